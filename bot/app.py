@@ -1,0 +1,123 @@
+"""build_app(): one Bolt app; each feature registers its own listeners.
+
+The app runs with `process_before_response=True` (DESIGN §4: the fastest sync configuration,
+measured): answers that are cheap are given in the acknowledgement itself, and slow work (model
+calls, long threads, digests) goes to lazy listeners on a sized thread pool after the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import Settings
+from bot.context import AppContext
+from bot.metrics import Metrics
+from storage.db import Database
+from storage.models import ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+WORKER_THREADS = 16
+
+
+def make_client(settings: Settings) -> WebClient:
+    """The Web API client: honours SLACK_API_URL, waits out 429s per Retry-After, retries resets."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=5),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass
+class Flywheel:
+    app: App
+    ctx: AppContext
+    metrics: Metrics
+
+
+def _request_kind(body: dict[str, Any]) -> str:
+    if "command" in body:
+        return "command"
+    kind = body.get("type") or "unknown"
+    if kind == "event_callback":
+        return "event:" + str((body.get("event") or {}).get("type", "?"))
+    return str(kind)
+
+
+def _dedupe_middleware(ctx: AppContext, metrics: Metrics) -> Callable[..., Any]:
+    """Handle each event once across retries and replicas: the stored event_id is the lock.
+
+    A retry whose first delivery never arrived inserts cleanly and is handled as new.
+    """
+
+    def dedupe(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        if body.get("type") != "event_callback" or not body.get("event_id"):
+            return next()
+        try:
+            with ctx.db.session() as s:
+                s.add(ProcessedEvent(event_id=body["event_id"], event_type=_request_kind(body)[6:]))
+        except IntegrityError:
+            metrics.duplicates.inc()
+            log.info("event %s already handled; skipping this delivery", body["event_id"])
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return dedupe
+
+
+def _metrics_middleware(metrics: Metrics) -> Callable[..., Any]:
+    def count(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        kind = _request_kind(body)
+        metrics.requests.labels(kind=kind).inc()
+        with metrics.latency.labels(kind=kind.split(":")[0]).time():
+            return next()
+
+    return count
+
+
+def build_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    client: WebClient | None = None,
+    token_verification: bool = True,
+) -> Flywheel:
+    db = db or Database(settings.database_url)
+    executor = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="flywheel-work")
+    ctx = AppContext(settings=settings, db=db, executor=executor)
+    metrics = Metrics()
+    app = App(
+        client=client or make_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=True,
+        listener_executor=executor,
+        token_verification_enabled=token_verification,
+        request_verification_enabled=not settings.socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    app.use(_metrics_middleware(metrics))
+    app.use(_dedupe_middleware(ctx, metrics))
+
+    from bot import features
+
+    features.register_all(app, ctx)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("unhandled error for %s: %r", _request_kind(body), error, exc_info=error)
+
+    return Flywheel(app=app, ctx=ctx, metrics=metrics)

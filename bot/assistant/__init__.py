@@ -1,0 +1,3 @@
+"""Plain-language direct messages."""
+
+from bot.assistant import slack  # noqa: F401

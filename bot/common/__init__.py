@@ -1,0 +1,1 @@
+"""Pieces every feature shares: human IDs, errors, audit, permissions, Slack plumbing."""

@@ -1,0 +1,3 @@
+"""Scheduled digests."""
+
+from bot.digests import slack  # noqa: F401

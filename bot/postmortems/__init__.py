@@ -1,0 +1,3 @@
+"""Blameless postmortems."""
+
+from bot.postmortems import slack  # noqa: F401

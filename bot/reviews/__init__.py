@@ -1,0 +1,3 @@
+"""Product-review thread summaries."""
+
+from bot.reviews import slack  # noqa: F401

@@ -1,0 +1,27 @@
+"""`flywheel serve`: migrate, build the app, then Socket Mode or HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app import build_app
+from bot.config import Settings
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def run(settings: Settings, *, port: int) -> None:
+    upgrade(settings.database_url)
+    fw = build_app(settings)
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("starting in Socket Mode")
+        SocketModeHandler(fw.app, settings.slack_app_token).start()
+        return
+    from bot.server import build_asgi
+    from bot.serving import serve_forever
+
+    log.info("starting HTTP mode on port %s", port)
+    serve_forever(build_asgi(fw), port=port, log_level=settings.log_level)

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables per domain, the engine and sessions, Alembic migrations."""

@@ -1,0 +1,8 @@
+"""All tables, imported here so Alembic's autogenerate and `alembic check` see every one.
+
+Each feature adds its own module and one import line below.
+"""
+
+from storage.models.core import AuditLog, Person, ProcessedEvent, Team, TeamMember
+
+__all__ = ["AuditLog", "Person", "ProcessedEvent", "Team", "TeamMember"]

@@ -1,0 +1,77 @@
+"""Tables every feature stands on: people, teams, processed events and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class PersonBase(SQLModel):
+    slack_id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(default="", max_length=200)
+    real_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320, index=True)
+    tz: str = Field(default="UTC", max_length=64)
+    is_admin: bool = Field(default=False)
+
+
+class Person(PersonBase, table=True):
+    """A Slack user as last seen through `users.info`, so renders need no API call."""
+
+    __tablename__ = "people"
+
+    refreshed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Team(SQLModel, table=True):
+    """A product team or a central service team. Service-specific columns come with /ssp."""
+
+    __tablename__ = "teams"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    description: str = Field(default="", max_length=2000)
+    kind: str = Field(default="product", max_length=16)  # product | service
+    channel_id: str | None = Field(default=None, max_length=32)
+    lead_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_members"
+
+    team_id: int = Field(foreign_key="teams.id", primary_key=True, ondelete="CASCADE")
+    slack_id: str = Field(primary_key=True, max_length=32, index=True)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Slack event IDs already taken, shared by every replica through the database.
+
+    The primary key makes the insert the lock: the replica whose insert wins handles the event.
+    """
+
+    __tablename__ = "processed_events"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    event_type: str = Field(default="", max_length=64)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what to which record, when: kept for every change a user makes."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_record", "record_type", "record_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_id: str = Field(max_length=32)
+    action: str = Field(max_length=64)
+    record_type: str = Field(max_length=32)
+    record_id: str = Field(max_length=64)
+    detail: str = Field(default="", max_length=4000)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
