@@ -14,10 +14,16 @@ import typer
 
 from bot.config import Settings, SettingsError, load_settings
 
-app = typer.Typer(help="Flywheel — OKRs, service requests, postmortems and review summaries in Slack.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Flywheel — OKRs, service requests, postmortems and review summaries in Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-import_app = typer.Typer(help="Bulk load from files (idempotent, all or nothing per file).", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Bulk load from files (idempotent, all or nothing per file).", no_args_is_help=True
+)
 export_app = typer.Typer(help="Export data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
@@ -93,13 +99,17 @@ def db_upgrade() -> None:
         upgrade(settings.database_url)
     except Exception as exc:  # a connection error is the usual cause; say it in one line
         log.debug("upgrade failed", exc_info=True)
-        typer.echo(f"flywheel: could not upgrade {_safe_url(settings.database_url)}: {_first_line(exc)}", err=True)
+        typer.echo(
+            f"flywheel: could not upgrade {_safe_url(settings.database_url)}: {_first_line(exc)}", err=True
+        )
         raise typer.Exit(1) from None
     typer.echo(f"database {_safe_url(settings.database_url)} is up to date")
 
 
 @app.command()
-def manifest(http_url: str | None = typer.Option(None, "--http-url", help="public base URL for HTTP mode")) -> None:
+def manifest(
+    http_url: str | None = typer.Option(None, "--http-url", help="public base URL for HTTP mode"),
+) -> None:
     """Print the Slack app manifest (YAML) for this version of the code."""
     from bot import manifest as m
 

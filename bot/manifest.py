@@ -7,7 +7,11 @@ from typing import Any
 import yaml
 
 COMMANDS: list[tuple[str, str, str]] = [
-    ("/okr", "Objectives and key results: query, create, check in", "[mine | @user | team <name> | O-12 | help]"),
+    (
+        "/okr",
+        "Objectives and key results: query, create, check in",
+        "[mine | @user | team <name> | O-12 | help]",
+    ),
     ("/ssp", "Ask a central service team for help, under an SLA", "[request | mine | queue | REQ-12 | help]"),
     ("/postmortem", "Blameless postmortems: file, review, publish", "[new | draft | list | PM-3 | help]"),
     ("/review", "Summarize a product-review thread", "[<message link> | channel #c | help]"),
@@ -43,8 +47,12 @@ def build(http_url: str | None = None) -> dict[str, Any]:
     events_url = f"{http_url.rstrip('/')}/slack/events" if http_url else None
     commands = []
     for name, description, hint in COMMANDS:
-        cmd: dict[str, Any] = {"command": name, "description": description, "usage_hint": hint,
-                               "should_escape": True}
+        cmd: dict[str, Any] = {
+            "command": name,
+            "description": description,
+            "usage_hint": hint,
+            "should_escape": True,
+        }
         if events_url:
             cmd["url"] = events_url
         commands.append(cmd)
@@ -61,8 +69,11 @@ def build(http_url: str | None = None) -> dict[str, Any]:
             "background_color": "#2c2d30",
         },
         "features": {
-            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True,
-                         "messages_tab_read_only_enabled": False},
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": False,
+            },
             "bot_user": {"display_name": "Flywheel", "always_online": True},
             "shortcuts": [
                 {"name": name, "type": "message", "callback_id": cid, "description": desc}

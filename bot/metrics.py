@@ -29,5 +29,8 @@ class Metrics:
             "flywheel_llm_calls", "Model calls by outcome", ["outcome"], registry=self.registry
         )
         self.llm_tokens = Counter(
-            "flywheel_llm_tokens", "Model tokens by kind (prompt, completion)", ["kind"], registry=self.registry
+            "flywheel_llm_tokens",
+            "Model tokens by kind (prompt, completion)",
+            ["kind"],
+            registry=self.registry,
         )

@@ -27,7 +27,10 @@ def build_asgi(fw: Flywheel) -> Starlette:
 
     async def healthz(_request: Request) -> Response:
         db_ok = await run_in_threadpool(fw.ctx.db.ping)
-        payload: dict[str, Any] = {"status": "ok" if db_ok else "degraded", "db": "ok" if db_ok else "unreachable"}
+        payload: dict[str, Any] = {
+            "status": "ok" if db_ok else "degraded",
+            "db": "ok" if db_ok else "unreachable",
+        }
         return JSONResponse(payload, status_code=200 if db_ok else 503)
 
     async def metrics(_request: Request) -> Response:

@@ -38,5 +38,12 @@ def start_in_thread(asgi: Starlette, *, host: str = "127.0.0.1", port: int = 0) 
 
 
 def serve_forever(asgi: Starlette, *, port: int, log_level: str) -> None:
-    uvicorn.run(asgi, host="0.0.0.0", port=port, log_level=log_level.lower(), access_log=False,
-                lifespan="off", timeout_graceful_shutdown=10)
+    uvicorn.run(
+        asgi,
+        host="0.0.0.0",
+        port=port,
+        log_level=log_level.lower(),
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+    )

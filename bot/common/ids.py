@@ -28,8 +28,10 @@ def parse_id(text: str, expected: Kind) -> int:
     """`kr-34` → 34 when a KR is expected; a clear error naming the expected form otherwise."""
     match = _PATTERN.match(text or "")
     if not match or match.group(1).upper() != expected.value:
-        raise UserError(f"`{text.strip() if text else ''}` is not a {expected.name.lower().replace('_', ' ')} ID "
-                        f"— expected something like `{expected.value}-12`.")
+        raise UserError(
+            f"`{text.strip() if text else ''}` is not a {expected.name.lower().replace('_', ' ')} ID "
+            f"— expected something like `{expected.value}-12`."
+        )
     return int(match.group(2))
 
 

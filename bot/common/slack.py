@@ -65,7 +65,9 @@ def register_help_only(app: Any, command: str, help_payload: Callable[[], dict[s
         if is_help(command.get("text", "")) or not (command.get("text") or "").strip():
             ack(**help_payload())
         else:
-            ack(**views.error_message(
-                f"`{command['command']} {command.get('text', '').strip()}` is not available in this version "
-                f"of Flywheel yet. Type `{command['command']} help` to see what the command will do."
-            ))
+            ack(
+                **views.error_message(
+                    f"`{command['command']} {command.get('text', '').strip()}` is not available in this version "
+                    f"of Flywheel yet. Type `{command['command']} help` to see what the command will do."
+                )
+            )

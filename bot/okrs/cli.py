@@ -13,7 +13,9 @@ def register(*, import_app: typer.Typer, export_app: typer.Typer) -> None:
         raise typer.Exit(2)
 
     @export_app.command("okrs")
-    def export_okrs(cycle: str | None = typer.Option(None, "--cycle"), fmt: str = typer.Option("csv", "--format")) -> None:
+    def export_okrs(
+        cycle: str | None = typer.Option(None, "--cycle"), fmt: str = typer.Option("csv", "--format")
+    ) -> None:
         """Export OKRs as CSV or JSON."""
         typer.echo("OKR export is not available in this version yet.", err=True)
         raise typer.Exit(2)

@@ -21,5 +21,7 @@ HELP = [
 
 def help_message() -> dict[str, Any]:
     return views.help_message(
-        "/okr — objectives and key results", HELP, "Every OKR is visible to everyone; add `share` to post in the channel."
+        "/okr — objectives and key results",
+        HELP,
+        "Every OKR is visible to everyone; add `share` to post in the channel.",
     )

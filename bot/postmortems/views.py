@@ -19,5 +19,7 @@ HELP = [
 
 def help_message() -> dict[str, Any]:
     return views.help_message(
-        "/postmortem — blameless postmortems", HELP, "React with :pushpin: in a linked channel to add to the timeline."
+        "/postmortem — blameless postmortems",
+        HELP,
+        "React with :pushpin: in a linked channel to add to the timeline.",
     )

@@ -18,6 +18,8 @@ def register(app: App, ctx: AppContext) -> None:
     @app.event("app_mention")
     def _mention(event: dict[str, Any], client: WebClient) -> None:
         client.chat_postEphemeral(
-            channel=event["channel"], user=event["user"], thread_ts=event.get("thread_ts"),
+            channel=event["channel"],
+            user=event["user"],
+            thread_ts=event.get("thread_ts"),
             text="Mention me with `summarize` inside a thread to get its summary. Type `/review help` for more.",
         )

@@ -16,6 +16,7 @@ HELP = [
 
 def help_message() -> dict[str, Any]:
     return views.help_message(
-        "/review — product-review thread summaries", HELP,
+        "/review — product-review thread summaries",
+        HELP,
         "Summaries are only shown to members of the thread's channel.",
     )
