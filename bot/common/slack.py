@@ -67,7 +67,8 @@ def register_help_only(app: Any, command: str, help_payload: Callable[[], dict[s
         else:
             ack(
                 **views.error_message(
-                    f"`{command['command']} {command.get('text', '').strip()}` is not available in this version "
-                    f"of Flywheel yet. Type `{command['command']} help` to see what the command will do."
+                    f"`{command['command']} {command.get('text', '').strip()}` is not available "
+                    f"in this version of Flywheel yet. "
+                    f"Type `{command['command']} help` to see what the command will do."
                 )
             )

@@ -21,5 +21,6 @@ def register(app: App, ctx: AppContext) -> None:
             channel=event["channel"],
             user=event["user"],
             thread_ts=event.get("thread_ts"),
-            text="Mention me with `summarize` inside a thread to get its summary. Type `/review help` for more.",
+            text="Mention me with `summarize` inside a thread to get its summary. "
+            "Type `/review help` for more.",
         )
