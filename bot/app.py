@@ -7,26 +7,33 @@ calls, long threads, digests) goes to lazy listeners on a sized thread pool afte
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from bot.config import Settings
 from bot.context import AppContext
 from bot.metrics import Metrics
 from storage.db import Database
 from storage.models import ProcessedEvent
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 WORKER_THREADS = 16
+DEDUPE_KEEP = timedelta(days=2)
+PRUNE_EVERY = 500
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -64,12 +71,18 @@ def _dedupe_middleware(ctx: AppContext, metrics: Metrics) -> Callable[..., Any]:
     A retry whose first delivery never arrived inserts cleanly and is handled as new.
     """
 
+    tick = itertools.count(1).__next__  # `next` is the name Bolt gives the chain below
+
     def dedupe(body: dict[str, Any], next: Callable[[], Any]) -> Any:
         if body.get("type") != "event_callback" or not body.get("event_id"):
             return next()
         try:
             with ctx.db.session() as s:
                 s.add(ProcessedEvent(event_id=body["event_id"], event_type=_request_kind(body)[6:]))
+                if tick() % PRUNE_EVERY == 0:
+                    # Slack stops retrying within hours; older IDs only cost space.
+                    cutoff = utcnow() - DEDUPE_KEEP
+                    s.exec(delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < cutoff))
         except IntegrityError:
             metrics.duplicates.inc()
             log.info("event %s already handled; skipping this delivery", body["event_id"])

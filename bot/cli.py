@@ -145,3 +145,16 @@ def main() -> None:
     except SettingsError as err:
         typer.echo(f"flywheel: {err}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the user gets one line; the log (LOG_LEVEL=DEBUG) gets the traceback
+        log.debug("unhandled error", exc_info=True)
+        logging.getLogger("flywheel").error("unhandled error", exc_info=exc)
+        typer.echo(
+            f"flywheel: unexpected error: {_first_line(exc)} (run with LOG_LEVEL=DEBUG for details)", err=True
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

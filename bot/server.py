@@ -19,7 +19,7 @@ from starlette.routing import Route
 from bot.app import Flywheel
 
 
-def build_asgi(fw: Flywheel) -> Starlette:
+def build_asgi(fw: Flywheel, *, events: bool = True) -> Starlette:
     async def slack_events(request: Request) -> Response:
         body = await request.body()
         bolt_response = await run_in_threadpool(fw.app.dispatch, to_bolt_request(request, body))
@@ -36,10 +36,7 @@ def build_asgi(fw: Flywheel) -> Starlette:
     async def metrics(_request: Request) -> Response:
         return Response(generate_latest(fw.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-        ]
-    )
+    routes = [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
+    if events:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes)

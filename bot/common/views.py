@@ -12,6 +12,11 @@ FALLBACK_TEXT_LIMIT = 3000
 Block = dict[str, Any]
 
 
+def escape(text: str) -> str:
+    """Slack's three control characters, so user text and `<placeholders>` show literally."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def mrkdwn(text: str) -> dict[str, str]:
     return {"type": "mrkdwn", "text": text}
 
@@ -98,7 +103,7 @@ def error_message(text: str) -> dict[str, Any]:
 
 def help_message(title: str, lines: list[tuple[str, str]], footer: str | None = None) -> dict[str, Any]:
     """`/cmd help`: the grammar as a two-column list."""
-    body = "\n".join(f"`{form}` — {meaning}" for form, meaning in lines)
+    body = "\n".join(f"`{escape(form)}` — {escape(meaning)}" for form, meaning in lines)
     blocks = [header(title), *sections(body)]
     if footer:
         blocks.append(context(footer))

@@ -1,0 +1,95 @@
+"""Seed the demo company into a simulator workspace and the bot's database.
+
+The workspace side is what Slack would hold (people, channels, the review thread, the incident
+channel's chatter); the database side is what Flywheel would hold after an admin's set-up
+(people, teams, and each feature's own data through that feature's own import path).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlmodel import select
+
+from bot.demo import company
+from storage.models import Person, Team, TeamMember
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.context import AppContext
+    from bot.simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+INCIDENT_CHATTER: tuple[tuple[str, str], ...] = (
+    ("U0TOM", "Alert: checkout error rate 12% (threshold 2%) since 14:02 UTC"),
+    ("U0JONAS", "Looking. Errors are 502s from the payment gateway adapter"),
+    ("U0PRIYA", "Declaring an incident, sev 2. Tom is incident commander"),
+    ("U0TOM", "Rolled back the 13:55 deploy of payments-adapter"),
+    ("U0JONAS", "Error rate back under 1% at 14:31; the connection pool size was cut to 5 in that deploy"),
+    ("U0PRIYA", "Customer support says about 1,800 checkouts failed; refunds not needed, retries worked"),
+)
+
+
+def seed_workspace(sim: Simulator) -> None:
+    """People and channels as Slack would have them, plus the long review thread."""
+    for u in company.USERS:
+        sim.add_user(u.id, u.name, real_name=u.real_name, email=u.email, tz=u.tz, is_admin=u.is_admin)
+    for c in company.CHANNELS:
+        sim.add_channel(c.id, c.name, members=list(c.members), is_private=c.is_private)
+
+
+def seed_conversations(sim: Simulator) -> None:
+    """The long product-review thread and the incident channel's messages."""
+    try:
+        from bot.demo.review_thread import messages as review_messages
+    except ImportError:  # the summaries feature ships the thread
+        review_messages = None
+    if review_messages is not None:
+        msgs = review_messages()
+        if msgs:
+            root_user, root_text = msgs[0]
+            root = sim.post_message("C0REVIEW", root_user, root_text)
+            for user_id, text in msgs[1:]:
+                sim.post_message("C0REVIEW", user_id, text, thread_ts=root)
+    for user_id, text in INCIDENT_CHATTER:
+        sim.post_message("C0INC42", user_id, text)
+
+
+def seed_database(ctx: AppContext) -> None:
+    """People and teams, as an admin's set-up would leave them. Idempotent."""
+    with ctx.db.session() as s:
+        for u in company.USERS:
+            s.merge(
+                Person(
+                    slack_id=u.id,
+                    name=u.name,
+                    real_name=u.real_name,
+                    email=u.email,
+                    tz=u.tz,
+                    is_admin=u.is_admin,
+                )
+            )
+        for t in company.TEAMS:
+            team = s.exec(select(Team).where(Team.key == t.key)).first()
+            if team is None:
+                team = Team(key=t.key, name=t.name)
+            team.name, team.kind, team.lead_id = t.name, t.kind, t.lead
+            team.channel_id, team.description = t.channel, t.description
+            s.add(team)
+            s.flush()
+            existing = set(s.exec(select(TeamMember.slack_id).where(TeamMember.team_id == team.id)).all())
+            for member in t.members:
+                if member not in existing:
+                    s.add(TeamMember(team_id=team.id, slack_id=member))
+
+
+def seed_features(ctx: AppContext, client: WebClient) -> None:
+    """Each feature's demo data, through the feature's own import path."""
+    try:
+        from bot.okrs import demo as okr_demo
+    except ImportError:
+        return
+    okr_demo.seed(ctx, client)
