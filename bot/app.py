@@ -24,6 +24,7 @@ from sqlmodel import col
 
 from bot.config import Settings
 from bot.context import AppContext
+from bot.llm import build_gateway
 from bot.metrics import Metrics
 from storage.db import Database
 from storage.models import ProcessedEvent
@@ -113,6 +114,7 @@ def build_app(
     executor = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="flywheel-work")
     ctx = AppContext(settings=settings, db=db, executor=executor)
     metrics = Metrics()
+    ctx.llm = build_gateway(settings, db=db, metrics=metrics)  # None: offline mode
     app = App(
         client=client or make_client(settings),
         signing_secret=settings.slack_signing_secret or "",

@@ -32,6 +32,7 @@ EXPECTATIONS: dict[str, str] = {
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "LOG_FORMAT": "console or json",
     "OPENAI_TIMEOUT": "seconds, a number above 0",
+    "OPENAI_CONTEXT_TOKENS": "the model's context window in tokens, at least 1024",
 }
 
 
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     openai_model: str = Field(default="gpt-4o-mini", alias="OPENAI_MODEL")
     openai_timeout: float = Field(default=12.0, gt=0, alias="OPENAI_TIMEOUT")
+    openai_context_tokens: int = Field(default=16384, ge=1024, alias="OPENAI_CONTEXT_TOKENS")
     flywheel_llm: Literal["auto", "openai", "off"] = Field(default="auto", alias="FLYWHEEL_LLM")
     flywheel_admins: str = Field(default="", alias="FLYWHEEL_ADMINS")
     flywheel_timezone: str = Field(default="UTC", alias="FLYWHEEL_TIMEZONE")

@@ -1,0 +1,1 @@
+from tests.support.fixtures import openai_stub  # noqa: F401
