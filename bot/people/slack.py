@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,13 +39,26 @@ def ensure(ctx: AppContext, client: WebClient, user_id: str) -> Person | None:
     return person
 
 
+RECHECK_SECONDS = 300.0
+RECENT_LIMIT = 20_000
+
+
 def register(app: App, ctx: AppContext) -> None:
+    # Users checked within the last few minutes skip even the database read: this runs on every
+    # request, in the acknowledgement's critical path.
+    recent: dict[str, float] = {}
+
     @app.middleware
     def remember_user(context: Any, client: WebClient, next: Callable[[], Any]) -> Any:
         user_id = context.get("user_id")
         if user_id and user_id.startswith(("U", "W")) and context.get("bot_user_id") != user_id:
-            try:
-                ensure(ctx, client, user_id)
-            except Exception:  # never let bookkeeping break a request
-                log.exception("could not refresh user %s", user_id)
+            now = time.monotonic()
+            if now - recent.get(user_id, -RECHECK_SECONDS) >= RECHECK_SECONDS:
+                try:
+                    if ensure(ctx, client, user_id) is not None:
+                        if len(recent) >= RECENT_LIMIT:
+                            recent.clear()
+                        recent[user_id] = now
+                except Exception:  # never let bookkeeping break a request
+                    log.exception("could not refresh user %s", user_id)
         return next()
