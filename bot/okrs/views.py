@@ -1,10 +1,37 @@
-"""Block Kit for /okr."""
+"""Block Kit for /okr: pure functions from service results to message, modal and Home payloads.
+
+Every builder keeps within Slack's limits (50 blocks a message, 100 a modal or Home, 3,000
+characters a section): long lists end with "and N more" and a command to drill down.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.common import views
+from bot.common.ids import Kind, format_id
+from bot.okrs.actions import Action, Callback, Field
+from bot.okrs.service import (
+    IMPORT_AUTHOR,
+    CycleInfo,
+    History,
+    KrState,
+    ObjectiveState,
+    RiskItem,
+    SearchHit,
+    Status,
+    Tree,
+    TreeNode,
+    fmt_number,
+)
+from storage.models import Team
+from storage.models.okrs import Objective
+
+Block = views.Block
+MODAL_KR_ROWS = 5
+# Leave room for the header, the footer and the share button.
+MESSAGE_BUDGET = views.MESSAGE_BLOCK_LIMIT - 4
 
 HELP = [
     ("/okr  ·  /okr mine", "your objectives and key results in the current cycle"),
@@ -18,10 +45,595 @@ HELP = [
     ("/okr cycle  ·  /okr atrisk [team]", "the current cycle with days left; key results at risk"),
 ]
 
+STATUS_ICON = {
+    Status.ON_TRACK: ":large_green_circle:",
+    Status.AT_RISK: ":large_yellow_circle:",
+    Status.OFF_TRACK: ":red_circle:",
+}
+
 
 def help_message() -> dict[str, Any]:
     return views.help_message(
         "/okr — objectives and key results",
-        HELP,
-        "Every OKR is visible to everyone; add `share` to post in the channel.",
+        HELP,  # escaped by the shared helper
+        "Every OKR is visible to everyone; add `share` to post in the channel. "
+        "`60%` in a check-in means 60% of the way unless the KR is measured in %. "
+        "Read-only forms also take `cycle:2026-09` for another cycle.",
     )
+
+
+# ---- small pieces ----------------------------------------------------------------------------
+
+
+def oid(number: int | None) -> str:
+    return format_id(Kind.OBJECTIVE, number or 0)
+
+
+def esc(text: str) -> str:
+    """Escape user text for mrkdwn, so a title cannot forge a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def bar(progress: float, width: int = 10) -> str:
+    filled = round(max(0.0, min(1.0, progress)) * width)
+    return "`" + "▓" * filled + "░" * (width - filled) + "`"
+
+
+def badge(status: Status | None) -> str:
+    if status is None:
+        return ":white_circle: no key results yet"
+    return f"{STATUS_ICON[status]} {status.value}"
+
+
+def value(number: float, unit: str) -> str:
+    unit = unit.strip()
+    if not unit:
+        return fmt_number(number)
+    if unit in ("%", "$", "€", "£"):
+        return f"{unit}{fmt_number(number)}" if unit != "%" else f"{fmt_number(number)}%"
+    return f"{fmt_number(number)} {esc(unit)}"
+
+
+def who(user_id: str) -> str:
+    return "the CSV import" if user_id == IMPORT_AUTHOR else f"<@{user_id}>"
+
+
+def kr_line(k: KrState) -> str:
+    kr = k.kr
+    conf = f" · confidence {kr.confidence}/10" if kr.confidence is not None else ""
+    return (
+        f"`{k.ref}` {esc(kr.title)}\n"
+        f"{bar(k.progress)} {round(k.progress * 100)}% · {value(kr.current, kr.unit)} "
+        f"(from {value(kr.start, kr.unit)} to {value(kr.target, kr.unit)}){conf} · {badge(k.status)}"
+    )
+
+
+def objective_line(s: ObjectiveState) -> str:
+    o = s.objective
+    team = f"{esc(s.team.name)} · " if s.team else ""
+    parent = f" · aligned to `{format_id(Kind.OBJECTIVE, o.parent_id)}`" if o.parent_id else ""
+    return (
+        f"*`{s.ref}` {esc(o.title)}*\n"
+        f"{team}<@{o.owner_id}> · score *{s.score:.1f}* {bar(s.progress)} · {badge(s.status)}{parent}"
+    )
+
+
+def checkin_button(k: KrState) -> Block:
+    return views.button("Check in", Action.CHECKIN.for_id(k.kr.id or 0), str(k.kr.id))
+
+
+def open_button(objective_id: int, label: str = "Open") -> Block:
+    return views.button(label, Action.OPEN_OBJECTIVE.for_id(objective_id), str(objective_id))
+
+
+def objective_blocks(s: ObjectiveState, *, checkin_buttons: bool = True, kr_limit: int = 25) -> list[Block]:
+    """One section for the objective, one per KR (with its Check-in button)."""
+    blocks: list[Block] = [views.section(objective_line(s))]
+    for k in s.krs[:kr_limit]:
+        extra = {"accessory": checkin_button(k)} if checkin_buttons else {}
+        blocks.append(views.section(kr_line(k), **extra))
+    if len(s.krs) > kr_limit:
+        blocks.append(views.context(f"…and {len(s.krs) - kr_limit} more key results — `/okr {s.ref}`"))
+    if not s.krs:
+        blocks.append(
+            views.context(
+                f"No key results yet — add one with `/okr kr {s.ref} &lt;title&gt; target:&lt;number&gt;`"
+            )
+        )
+    return blocks
+
+
+def share_actions(share_value: str | None) -> list[Block]:
+    if not share_value:
+        return []
+    return [views.actions(views.button("Share in channel", Action.SHARE.value, share_value))]
+
+
+def _fit(groups: list[list[Block]], budget: int, more: str) -> tuple[list[Block], int]:
+    """Whole groups while they fit in `budget` blocks; returns the blocks and how many were left out."""
+    out: list[Block] = []
+    for i, group in enumerate(groups):
+        if len(out) + len(group) > budget:
+            left = len(groups) - i
+            out.append(views.context(more.format(n=left)))
+            return out, left
+        out.extend(group)
+    return out, 0
+
+
+# ---- messages --------------------------------------------------------------------------------
+
+
+def objectives_message(
+    title: str,
+    states: list[ObjectiveState],
+    *,
+    cycle_line: str,
+    empty: str,
+    share_value: str | None,
+    in_channel: bool = False,
+) -> dict[str, Any]:
+    """`/okr mine`, `/okr @user`, `/okr team`: each objective with its KRs, progress and status."""
+    blocks: list[Block] = [views.section(f"*{title}*"), views.context(cycle_line)]
+    if not states:
+        blocks.append(views.section(empty))
+    groups = [objective_blocks(s) + [views.divider()] for s in states]
+    fitted, _ = _fit(
+        groups, MESSAGE_BUDGET - len(blocks), "…and {n} more objectives — open one with `/okr O-n`."
+    )
+    blocks.extend(fitted)
+    if not in_channel:
+        blocks.extend(share_actions(share_value))
+    fallback = f"{title}: " + "; ".join(f"{s.ref} {s.objective.title} ({s.score:.1f})" for s in states[:10])
+    return views.message(fallback if states else f"{title}: {empty}", blocks, in_channel=in_channel)
+
+
+def objective_message(
+    s: ObjectiveState, *, share_value: str | None, in_channel: bool = False
+) -> dict[str, Any]:
+    """`/okr O-12`: the objective, its KRs, its parent and its aligned children."""
+    o = s.objective
+    blocks: list[Block] = objective_blocks(s)
+    if o.description:
+        blocks.insert(1, views.context(esc(o.description)[:2900]))
+    blocks.append(views.context(f"Cycle {o.cycle_key}"))
+    if s.parent is not None:
+        parent_line = f"Aligned to `{format_id(Kind.OBJECTIVE, s.parent.id or 0)}` {esc(s.parent.title)}"
+        blocks.append(views.section(parent_line, accessory=open_button(s.parent.id or 0)))
+    if s.children:
+        lines = [
+            f"`{c.ref}` {esc(c.objective.title)} — <@{c.objective.owner_id}> · {c.score:.1f} "
+            f"{bar(c.progress)} {badge(c.status)}"
+            for c in s.children[:40]
+        ]
+        more = f"\n…and {len(s.children) - 40} more" if len(s.children) > 40 else ""
+        blocks.append(views.section(f"*Aligned objectives ({len(s.children)})*"))
+        blocks.extend(views.sections("\n".join(lines) + more))
+        drill = [open_button(c.objective.id or 0, c.ref) for c in s.children[:5]]
+        blocks.append(views.actions(*drill))
+    blocks = blocks[:MESSAGE_BUDGET]
+    if not in_channel:
+        blocks.extend(share_actions(share_value))
+    return views.message(f"{s.ref} {o.title} — score {s.score:.1f}", blocks, in_channel=in_channel)
+
+
+def _tree_line(node: TreeNode, depth: int) -> str:
+    s = node.state
+    assert s is not None
+    o = s.objective
+    indent = "      " * depth + ("↳ " if depth else "")
+    team = f" · {esc(s.team.name)}" if s.team and depth else ""
+    return (
+        f"{indent}`{s.ref}` *{esc(o.title[:90])}*{team} · <@{o.owner_id}> · {s.score:.1f} "
+        f"{STATUS_ICON[s.status] if s.status else ':white_circle:'}"
+    )
+
+
+def tree_message(tree: Tree, *, share_value: str | None, in_channel: bool = False) -> dict[str, Any]:
+    """The alignment tree, three levels, within Slack's limits.
+
+    Each company objective is one section (its subtree as indented lines, split at 3,000 chars)
+    with an Open button. The service decided which nodes to show (they carry a `state`); what is
+    left out is counted: "…and N more aligned to `O-1`", with the command or button to drill down.
+    """
+    scope = f"team {esc(tree.team.name)}" if tree.team else "company"
+    blocks: list[Block] = [
+        views.header(f"OKR tree · {tree.cycle_key}"),
+        views.context(
+            f"{tree.total} objectives in the {scope} tree · :large_green_circle: on track · "
+            ":large_yellow_circle: at risk · :red_circle: off track"
+        ),
+    ]
+    if not tree.roots:
+        blocks.append(views.section("No objectives in this cycle yet. Create one with `/okr new`."))
+    shown_roots = 0
+    for root in tree.roots:
+        if root.state is None or len(blocks) >= MESSAGE_BUDGET - 2:
+            break
+        shown_roots += 1
+        lines = [_tree_line(root, 0)]
+        children = [c for c in root.children if c.state is not None]
+        for child in children:
+            lines.append(_tree_line(child, 1))
+            grandchildren = [g for g in child.children if g.state is not None]
+            lines.extend(_tree_line(g, 2) for g in grandchildren)
+            hidden = child.descendants - len(grandchildren)
+            if hidden > 0:
+                lines.append(f"{'      ' * 2}…and {hidden} more under `{oid(child.objective.id)}`")
+        if len(root.children) > len(children):
+            lines.append(
+                f"      …and {len(root.children) - len(children)} more aligned to "
+                f"`{oid(root.objective.id)}` — `/okr {oid(root.objective.id)}`"
+            )
+        for i, piece in enumerate(views.split_text("\n".join(lines))):
+            extra = {"accessory": open_button(root.objective.id or 0)} if i == 0 else {}
+            blocks.append(views.section(piece, **extra))
+    if len(tree.roots) > shown_roots:
+        blocks.append(
+            views.context(
+                f"…and {len(tree.roots) - shown_roots} more top-level objectives — "
+                "narrow it with `/okr tree &lt;team&gt;` or open one with `/okr O-n`."
+            )
+        )
+    else:
+        blocks.append(
+            views.context("Drill down: `/okr tree &lt;team&gt;` · `/okr O-n` · `/okr team &lt;name&gt;`")
+        )
+    blocks = blocks[:MESSAGE_BUDGET]
+    if not in_channel:
+        blocks.extend(share_actions(share_value))
+    return views.message(f"OKR tree {tree.cycle_key}: {tree.total} objectives", blocks, in_channel=in_channel)
+
+
+def history_message(h: History, *, share_value: str | None, in_channel: bool = False) -> dict[str, Any]:
+    kr = h.kr
+    blocks: list[Block] = [
+        views.section(kr_line(h.state), accessory=checkin_button(h.state)),
+        views.context(
+            f"Part of `{format_id(Kind.OBJECTIVE, h.objective.id or 0)}` {esc(h.objective.title)} · "
+            f"<@{h.objective.owner_id}>"
+        ),
+    ]
+    if not h.checkins:
+        blocks.append(views.section("No check-ins yet."))
+    lines = []
+    for c in h.checkins:
+        conf = f" · confidence {c.confidence}/10" if c.confidence is not None else ""
+        note = f" — _{esc(c.note)}_" if c.note else ""
+        when = f"<!date^{int(c.at.timestamp())}^{{date_short}}|{c.at:%Y-%m-%d}>"
+        lines.append(f"{when} {value(c.value, kr.unit)}{conf} · {who(c.author_id)}{note}")
+    if lines:
+        blocks.append(views.section(f"*Check-ins ({h.total})*"))
+        blocks.extend(views.sections("\n".join(lines)))
+    if h.total > len(h.checkins):
+        blocks.append(views.context(f"…and {h.total - len(h.checkins)} older check-ins (all are kept)."))
+    blocks = blocks[:MESSAGE_BUDGET]
+    if not in_channel:
+        blocks.extend(share_actions(share_value))
+    return views.message(f"{h.state.ref} {kr.title}: {fmt_number(kr.current)}", blocks, in_channel=in_channel)
+
+
+def search_message(
+    words: str, hits: list[SearchHit], total: int, *, share_value: str | None, in_channel: bool = False
+) -> dict[str, Any]:
+    if not hits:
+        return views.message(
+            f"No OKRs match “{words}”.",
+            [
+                views.section(
+                    f"No OKRs match “{esc(words)}”. Search looks in titles, descriptions and check-in notes."
+                )
+            ],
+        )
+    lines = []
+    for h in hits:
+        where = [m for m in h.matched if m != "objective"]
+        lines.append(
+            f"`{h.state.ref}` *{esc(h.state.objective.title)}* — <@{h.state.objective.owner_id}> · "
+            f"{h.state.objective.cycle_key} · {h.state.score:.1f} {badge(h.state.status)}"
+            + (f" · matched in {', '.join(where)}" if where else "")
+        )
+    blocks: list[Block] = [
+        views.section(f"*{total} objective{'s' if total != 1 else ''} match “{esc(words)}”*")
+    ]
+    blocks.extend(views.sections("\n".join(lines)))
+    if total > len(hits):
+        blocks.append(views.context(f"…and {total - len(hits)} more — add words to narrow the search."))
+    if not in_channel:
+        blocks.extend(share_actions(share_value))
+    return views.message(f"{total} OKRs match {words}", blocks, in_channel=in_channel)
+
+
+def cycle_message(info: CycleInfo, *, in_channel: bool = False) -> dict[str, Any]:
+    span = info.span
+    text = (
+        f"*Cycle {span.key}*: {span.starts_on:%b %-d} – {span.last_day:%b %-d, %Y} · "
+        f"*{info.days_left} day{'s' if info.days_left != 1 else ''} left* {bar(info.elapsed)} "
+        f"{round(info.elapsed * 100)}% elapsed\n"
+        f"{info.objectives} objectives · {info.key_results} key results"
+    )
+    return views.message(
+        f"Cycle {span.key}: {info.days_left} days left", [views.section(text)], in_channel=in_channel
+    )
+
+
+def at_risk_message(
+    items: list[RiskItem],
+    *,
+    team: Team | None,
+    cycle_key: str,
+    share_value: str | None,
+    in_channel: bool = False,
+) -> dict[str, Any]:
+    scope = f" in {esc(team.name)}" if team else ""
+    if not items:
+        return views.message(
+            f"No key results at risk{scope}.",
+            [views.section(f":tada: No key results at risk{scope} in cycle {cycle_key}.")],
+            in_channel=in_channel,
+        )
+    lines = [
+        f"{kr_line(i.state)}\n      ↳ `{oid(i.objective.id)}` {esc(i.objective.title)} · "
+        f"<@{i.objective.owner_id}>{' · ' + esc(i.team.name) if i.team else ''}"
+        for i in items[:40]
+    ]
+    blocks: list[Block] = [
+        views.section(
+            f"*{len(items)} key result{'s' if len(items) != 1 else ''} at risk{scope}* · cycle {cycle_key}"
+        )
+    ]
+    blocks.extend(views.sections("\n".join(lines))[: MESSAGE_BUDGET - 3])
+    if len(items) > 40:
+        blocks.append(
+            views.context(f"…and {len(items) - 40} more — narrow it with `/okr atrisk &lt;team&gt;`.")
+        )
+    if not in_channel:
+        blocks.extend(share_actions(share_value))
+    return views.message(f"{len(items)} KRs at risk{scope}", blocks, in_channel=in_channel)
+
+
+def objective_created(o: Objective) -> dict[str, Any]:
+    ref = format_id(Kind.OBJECTIVE, o.id or 0)
+    parent = f", aligned to `{format_id(Kind.OBJECTIVE, o.parent_id)}`" if o.parent_id else ""
+    return views.message(
+        f"Created {ref} {o.title}",
+        [
+            views.section(
+                f":white_check_mark: Created `{ref}` *{esc(o.title)}* in cycle {o.cycle_key}{parent}."
+            ),
+            views.context(
+                f"Add key results: `/okr kr {ref} &lt;title&gt; target:&lt;number&gt; "
+                "[start:&lt;number&gt;] [unit:&lt;text&gt;]`"
+            ),
+        ],
+    )
+
+
+def kr_added(k: KrState, objective: Objective) -> dict[str, Any]:
+    return views.message(
+        f"Added {k.ref} to {format_id(Kind.OBJECTIVE, objective.id or 0)}",
+        [
+            views.section(
+                f":white_check_mark: Added to `{format_id(Kind.OBJECTIVE, objective.id or 0)}` "
+                f"{esc(objective.title)}:\n{kr_line(k)}",
+                accessory=checkin_button(k),
+            )
+        ],
+    )
+
+
+def checked_in(k: KrState, objective: ObjectiveState) -> dict[str, Any]:
+    return views.message(
+        f"Checked in {k.ref}: {fmt_number(k.kr.current)}",
+        [
+            views.section(f":white_check_mark: Checked in.\n{kr_line(k)}", accessory=checkin_button(k)),
+            views.context(
+                f"`{objective.ref}` {esc(objective.objective.title)} · score *{objective.score:.1f}* "
+                f"{bar(objective.progress)} · {badge(objective.status)}"
+            ),
+        ],
+    )
+
+
+def created_from_modal(s: ObjectiveState) -> dict[str, Any]:
+    return views.message(
+        f"Created {s.ref} {s.objective.title}",
+        [views.section(f":white_check_mark: Created `{s.ref}`."), *objective_blocks(s)],
+    )
+
+
+# ---- modals ----------------------------------------------------------------------------------
+
+
+def _text_input(
+    field: str,
+    label: str,
+    *,
+    optional: bool = False,
+    multiline: bool = False,
+    max_length: int | None = None,
+    placeholder: str | None = None,
+    initial: str | None = None,
+) -> Block:
+    element: Block = {"type": "plain_text_input", "action_id": field, "multiline": multiline}
+    if max_length:
+        element["max_length"] = max_length
+    if placeholder:
+        element["placeholder"] = views.plain(placeholder)
+    if initial:
+        element["initial_value"] = initial
+    return {
+        "type": "input",
+        "block_id": field,
+        "label": views.plain(label),
+        "optional": optional,
+        "element": element,
+    }
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": views.plain(text[:75]), "value": value}
+
+
+def new_objective_modal(
+    *,
+    teams: list[Team],
+    parents: list[Objective],
+    cycle_key: str,
+    metadata: dict[str, Any],
+    my_team_ids: set[int] | None = None,
+) -> dict[str, Any]:
+    """Objective, team, parent and up to five KRs, each in `/okr kr`'s grammar."""
+    blocks: list[Block] = [
+        views.context(
+            f"Cycle {cycle_key}. Everyone can read OKRs; you, the parent's owner and admins can change them."
+        ),
+        _text_input(Field.TITLE, "Objective", max_length=200, placeholder="Make checkout effortless"),
+        _text_input(Field.DESCRIPTION, "Why it matters", optional=True, multiline=True, max_length=2000),
+    ]
+    if teams:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": Field.TEAM.value,
+                "optional": True,
+                "label": views.plain("Team"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Field.TEAM.value,
+                    "placeholder": views.plain("Choose a team"),
+                    "options": [_option(t.name, str(t.id)) for t in teams[:100]],
+                },
+            }
+        )
+    if parents:
+        mine = my_team_ids or set()
+        company = [p for p in parents if p.parent_id is None]
+        team_level = [p for p in parents if p.parent_id is not None and p.team_id in mine]
+        rest = [p for p in parents if p not in company and p not in team_level]
+        groups = []
+        budget = 100
+        for label, group in (("Company and top level", company), ("Your teams", team_level), ("Other", rest)):
+            chosen = group[:budget]
+            budget -= len(chosen)
+            if chosen:
+                groups.append(
+                    {
+                        "label": views.plain(label),
+                        "options": [
+                            _option(f"{format_id(Kind.OBJECTIVE, p.id or 0)} {p.title}", str(p.id))
+                            for p in chosen
+                        ],
+                    }
+                )
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": Field.PARENT.value,
+                "optional": True,
+                "label": views.plain("Aligned to (parent objective)"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Field.PARENT.value,
+                    "placeholder": views.plain("Choose the objective this one supports"),
+                    "option_groups": groups,
+                },
+                "hint": views.plain("Not listed? Use `/okr new <title> parent:O-n`."),
+            }
+        )
+    for i in range(1, MODAL_KR_ROWS + 1):
+        blocks.append(
+            _text_input(
+                Field.KR.nth(i),
+                f"Key result {i}",
+                optional=True,
+                max_length=400,
+                placeholder="Cut p95 checkout latency target:100 start:300 unit:ms" if i == 1 else None,
+            )
+        )
+    blocks.append(
+        views.context(
+            "Key result: `&lt;title&gt; target:&lt;number&gt; [start:&lt;number&gt;] [unit:&lt;text&gt;] "
+            "[weight:&lt;number&gt;]`"
+        )
+    )
+    return {
+        "type": "modal",
+        "callback_id": Callback.NEW_OBJECTIVE.value,
+        "title": views.plain("New objective"),
+        "submit": views.plain("Create"),
+        "close": views.plain("Cancel"),
+        "private_metadata": json.dumps(metadata)[:3000],
+        "blocks": blocks,
+    }
+
+
+def checkin_modal(k: KrState, objective: Objective, *, metadata: dict[str, Any]) -> dict[str, Any]:
+    kr = k.kr
+    unit = f" ({kr.unit})" if kr.unit else ""
+    confidence: Block = {
+        "type": "input",
+        "block_id": Field.CONFIDENCE.value,
+        "optional": True,
+        "label": views.plain("Confidence (1–10)"),
+        "element": {
+            "type": "static_select",
+            "action_id": Field.CONFIDENCE.value,
+            "placeholder": views.plain("How likely is the target?"),
+            "options": [_option(str(n), str(n)) for n in range(1, 11)],
+        },
+    }
+    if kr.confidence is not None:
+        confidence["element"]["initial_option"] = _option(str(kr.confidence), str(kr.confidence))
+    return {
+        "type": "modal",
+        "callback_id": Callback.CHECKIN.value,
+        "title": views.plain("Check in"),
+        "submit": views.plain("Save"),
+        "close": views.plain("Cancel"),
+        "private_metadata": json.dumps(metadata | {"kr": kr.id})[:3000],
+        "blocks": [
+            views.section(kr_line(k)),
+            views.context(f"`{format_id(Kind.OBJECTIVE, objective.id or 0)}` {esc(objective.title)}"),
+            _text_input(
+                Field.VALUE,
+                f"New value{unit}",
+                max_length=40,
+                placeholder=f"now {fmt_number(kr.current)}, target {fmt_number(kr.target)}; or a share: 60%",
+            ),
+            confidence,
+            _text_input(Field.NOTE, "Note", optional=True, multiline=True, max_length=2000),
+        ],
+    }
+
+
+# ---- App Home --------------------------------------------------------------------------------
+
+
+def home_section(states: list[ObjectiveState], *, cycle_line: str, limit: int = 40) -> list[Block]:
+    """ "My OKRs" on the App Home: every KR with a Check-in button, within `limit` blocks."""
+    blocks: list[Block] = [
+        views.section("*My OKRs*", accessory=views.button("New objective", Action.NEW.value)),
+        views.context(cycle_line),
+    ]
+    if not states:
+        blocks.append(views.section("You have no objectives in this cycle yet. Create one with `/okr new`."))
+        return blocks
+    groups = [objective_blocks(s) for s in states]
+    fitted, _ = _fit(groups, limit - len(blocks), "…and {n} more objectives — `/okr mine` shows them all.")
+    blocks.extend(fitted)
+    return blocks
+
+
+def cycle_line(info_key: str, days_left: int) -> str:
+    return f"Cycle {info_key} · {days_left} day{'s' if days_left != 1 else ''} left"
+
+
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A small modal for answers to a button click, which work the same from a message or the Home."""
+    return {
+        "type": "modal",
+        "title": views.plain(title[:24]),
+        "close": views.plain("Close"),
+        "blocks": [views.section(f":warning: {text}")],
+    }
