@@ -705,9 +705,14 @@ class Player:
             return [str(p) for p in v]
 
         def option(v: str) -> dict[str, Any]:
-            for opt in _element_options(element):
+            options = _element_options(element)
+            for opt in options:
                 if str(opt.get("value")) == v or _plain(opt.get("text")).lower() == v.lower():
                     return opt
+            # A typed first word stands for the option it starts (`O-1` → "O-1 Double weekly …").
+            starts = [o for o in options if _plain(o.get("text")).lower().startswith(v.lower() + " ")]
+            if len(starts) == 1:
+                return starts[0]
             choices = ", ".join(_plain(o.get("text")) for o in _element_options(element))
             raise InteractionError(
                 f"{_plain(block.get('label')) or element.get('action_id')}: no option {v!r}"
@@ -777,20 +782,13 @@ class Player:
     def _build_state(self, view: View, values: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
         remaining = {str(k): v for k, v in values.items()}
         state: dict[str, dict[str, dict[str, Any]]] = {}
-        for block in view.payload.get("blocks", []):
-            if block.get("type") != "input":
-                continue
+        inputs = [b for b in view.payload.get("blocks", []) if b.get("type") == "input"]
+        chosen = self._assign_fields(inputs, list(remaining))
+        for block in inputs:
             element = block.get("element", {})
             block_id, action_id = block["block_id"], element["action_id"]
             label = _plain(block.get("label"))
-            key = next(
-                (
-                    k
-                    for k in remaining
-                    if k in {block_id, action_id} or k.lower() == label.lower() or _slug(k) == _slug(label)
-                ),
-                None,
-            )
+            key = chosen.get(block_id)
             if key is not None:
                 entry = self._state_entry(element, remaining.pop(key), block)
             elif block_id in view.state_values and action_id in view.state_values[block_id]:
@@ -815,6 +813,39 @@ class Player:
                 f"no field {', '.join(remaining)!s} in this modal; fields: {', '.join(labels)}"
             )
         return state
+
+    @staticmethod
+    def _assign_fields(inputs: list[dict[str, Any]], keys: list[str]) -> dict[str, str]:
+        """Which typed key fills which input: exact (block_id, action_id or label) first, then a key
+        that is part of a label (`value` → "New value (%)"), so people can type short names."""
+        chosen: dict[str, str] = {}
+        free = list(keys)
+        for block in inputs:
+            element = block.get("element", {})
+            names = {block["block_id"], element.get("action_id")}
+            label = _plain(block.get("label"))
+            key = next(
+                (k for k in free if k in names or k.lower() == label.lower() or _slug(k) == _slug(label)),
+                None,
+            )
+            if key is not None:
+                chosen[block["block_id"]] = key
+                free.remove(key)
+        for key in list(free):
+            block = next(
+                (
+                    b
+                    for b in inputs
+                    if b["block_id"] not in chosen
+                    and _slug(key)
+                    and _slug(key) in _slug(_plain(b.get("label")))
+                ),
+                None,
+            )
+            if block is not None:
+                chosen[block["block_id"]] = key
+                free.remove(key)
+        return chosen
 
     def submit_view(
         self, user_id: str, values: dict[str, Any] | None = None, view_id: str | None = None, **sign: Any

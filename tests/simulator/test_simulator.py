@@ -467,3 +467,35 @@ def test_demo_shell_runs_a_script(sim: Simulator) -> None:
     assert '[modal "Check in" for @lena]' in text and "KR-1 = 7 conf 9" in text
     assert "error: unknown command 'frobnicate' (type `help` for the commands)" in text
     assert "now acting as @omar" in text and "never reached" not in text
+
+
+def test_modal_fields_can_be_named_by_part_of_their_label() -> None:
+    from bot.simulator.player import Player
+
+    inputs = [
+        {
+            "type": "input",
+            "block_id": "v",
+            "label": {"type": "plain_text", "text": "New value (%)"},
+            "element": {"type": "plain_text_input", "action_id": "v"},
+        },
+        {
+            "type": "input",
+            "block_id": "n",
+            "label": {"type": "plain_text", "text": "Note"},
+            "element": {"type": "plain_text_input", "action_id": "n"},
+        },
+        {
+            "type": "input",
+            "block_id": "k1",
+            "label": {"type": "plain_text", "text": "Key result 1"},
+            "element": {"type": "plain_text_input", "action_id": "k1"},
+        },
+    ]
+    # An exact label wins over a partial one; a partial one fills the first free field it names.
+    assert Player._assign_fields(inputs, ["value", "note", "key result 1"]) == {
+        "v": "value",
+        "n": "note",
+        "k1": "key result 1",
+    }
+    assert Player._assign_fields(inputs, ["unknown"]) == {}
