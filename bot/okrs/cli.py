@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from bot.okrs import service
+from bot.okrs import csv_io, scoring
 
 log = logging.getLogger(__name__)
 CLI_ACTOR = "cli"
@@ -38,7 +38,7 @@ def _ranges(lines: list[int]) -> str:
     return ", ".join(out)
 
 
-def format_report(name: str, report: service.ImportReport) -> str:
+def format_report(name: str, report: csv_io.ImportReport) -> str:
     if report.errors:
         lines = [
             f"{name}: rejected — nothing was imported. {len(report.errors)} problem(s):",
@@ -111,11 +111,11 @@ def register(*, import_app: typer.Typer, export_app: typer.Typer) -> None:
         db = Database(settings.database_url)
         try:
             with db.session() as s:
-                report = service.import_okrs(
+                report = csv_io.import_okrs(
                     db_session=s,
                     text=text,
                     actor_id=CLI_ACTOR,
-                    clock=service.Clock.from_settings(settings),
+                    clock=scoring.Clock.from_settings(settings),
                     resolve_email=email_resolver(settings, db),  # type: ignore[arg-type]
                     dry_run=dry_run,
                 )
@@ -136,7 +136,7 @@ def register(*, import_app: typer.Typer, export_app: typer.Typer) -> None:
         from storage.migrate import upgrade
 
         settings = settings_or_exit()
-        clock = service.Clock.from_settings(settings)
+        clock = scoring.Clock.from_settings(settings)
         if fmt not in ("csv", "json"):
             typer.echo(f"flywheel: --format {fmt!r} is not supported: use csv or json", err=True)
             raise typer.Exit(2)
@@ -150,9 +150,9 @@ def register(*, import_app: typer.Typer, export_app: typer.Typer) -> None:
         try:
             with db.session() as s:
                 if fmt == "csv":
-                    typer.echo(service.export_csv(db_session=s, cycle_key=key), nl=False)
+                    typer.echo(csv_io.export_csv(db_session=s, cycle_key=key), nl=False)
                 else:
-                    data = service.export_json(db_session=s, clock=clock, cycle_key=key)
+                    data = csv_io.export_json(db_session=s, clock=clock, cycle_key=key)
                     typer.echo(json.dumps({"cycle": key, "objectives": data}, indent=2, ensure_ascii=False))
         finally:
             db.dispose()

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
-from bot.okrs import service
+from bot.okrs import csv_io, scoring, service
 from bot.people import service as people
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def _current_cycle_csv(text: str, key: str) -> str:
     reader = csv.DictReader(io.StringIO(text))
     out = io.StringIO()
     writer = csv.DictWriter(
-        out, fieldnames=list(reader.fieldnames or service.CSV_COLUMNS), lineterminator="\n"
+        out, fieldnames=list(reader.fieldnames or csv_io.CSV_COLUMNS), lineterminator="\n"
     )
     writer.writeheader()
     for row in reader:
@@ -72,7 +72,7 @@ def _current_cycle_csv(text: str, key: str) -> str:
 
 def seed(ctx: AppContext, client: WebClient) -> None:
     """Load the demo OKRs (idempotent) and, the first time, their check-in history."""
-    clock = service.Clock.from_settings(ctx.settings)
+    clock = scoring.Clock.from_settings(ctx.settings)
     span = clock.current()
     text = _current_cycle_csv(CSV_PATH.read_text(encoding="utf-8"), span.key)
 
@@ -86,7 +86,7 @@ def seed(ctx: AppContext, client: WebClient) -> None:
         return str(user["id"])
 
     with ctx.db.session() as s:
-        report = service.import_okrs(
+        report = csv_io.import_okrs(
             db_session=s, text=text, actor_id="U0MAYA", clock=clock, resolve_email=lookup
         )
     if not report.ok:  # the file ships with the code: a failure here is a bug worth shouting about

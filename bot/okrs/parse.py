@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.common.errors import UserError
 from bot.common.ids import Kind, looks_like, parse_id
-from bot.okrs.service import parse_number
+from bot.okrs.scoring import parse_number
 
 USAGE = {
     "team": "`/okr team &lt;name&gt;`",

@@ -1,13 +1,9 @@
-"""OKR domain logic over a database session. No Slack imports.
+"""OKR domain logic over a database session: queries, permissions and changes. No Slack imports.
 
 Everything a user can ask or change about OKRs goes through here, from Slack, the CLI or the
-demo alike, so the rules (validation, permissions, progress and status) live in one place:
+demo alike, so the rules live in one place. The pure rules — cycles, progress, score, status and
+input checks — are in `scoring.py`; CSV import and export in `csv_io.py`. Here:
 
-* progress of a KR = (current − start) / (target − start), clamped to [0, 1] — the same formula
-  serves targets below the start (latency 300 → 100 ms);
-* objective progress = the weighted mean of its KRs;
-* status compares progress with the share of the cycle already elapsed, and takes the last
-  confidence into account (the worse of the two wins);
 * everyone reads everything; the owner, the owner of the parent objective or an admin writes.
 
 Functions are keyword-only and take the session first, so a caller decides the unit of work.
@@ -18,14 +14,11 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import func, or_
@@ -34,126 +27,35 @@ from sqlmodel import Session, col, select
 from bot.common import audit
 from bot.common.errors import Forbidden, NotFound, UserError
 from bot.common.ids import Kind, format_id
-from bot.config import Settings
+from bot.okrs.scoring import (
+    DESCRIPTION_LIMIT,
+    NOTE_LIMIT,
+    SEVERITY,
+    TITLE_LIMIT,
+    UNIT_LIMIT,
+    Clock,
+    CycleSpan,
+    KrState,
+    ObjectiveState,
+    Status,
+    check_confidence,
+    check_target,
+    check_weight,
+    clean_text,
+    fmt_number,
+    kr_state,
+    objective_state,
+)
 from storage.models import Team, TeamMember
 from storage.models.okrs import CheckIn, KeyResult, Objective, OkrCycle
 from storage.types import utcnow
 
-TITLE_LIMIT = 200
-DESCRIPTION_LIMIT = 2000
-NOTE_LIMIT = 2000
-UNIT_LIMIT = 32
 MAX_KRS_PER_OBJECTIVE = 25
-CYCLE_KEY = re.compile(r"^(\d{4})-(\d{2})$")
-
-# Status thresholds: how far progress may trail the elapsed share of the cycle.
-AT_RISK_GAP = 0.15
-OFF_TRACK_GAP = 0.35
-# Confidence (1–10) at or below these values caps the status.
-OFF_TRACK_CONFIDENCE = 3
-AT_RISK_CONFIDENCE = 6
-
-
-class Status(StrEnum):
-    ON_TRACK = "on track"
-    AT_RISK = "at risk"
-    OFF_TRACK = "off track"
-
-
-_SEVERITY = {Status.ON_TRACK: 0, Status.AT_RISK: 1, Status.OFF_TRACK: 2}
-
-
-def worse(a: Status, b: Status) -> Status:
-    return a if _SEVERITY[a] >= _SEVERITY[b] else b
 
 
 # --------------------------------------------------------------------------------------------
 # Cycles
 # --------------------------------------------------------------------------------------------
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + (day.month - 1) + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-@dataclass(frozen=True)
-class CycleSpan:
-    """A cycle's key and dates (`ends_on` exclusive); boundaries are midnights in the company zone."""
-
-    key: str
-    starts_on: date
-    ends_on: date
-
-    def bounds(self, tz: ZoneInfo) -> tuple[datetime, datetime]:
-        return (
-            datetime.combine(self.starts_on, time(), tzinfo=tz),
-            datetime.combine(self.ends_on, time(), tzinfo=tz),
-        )
-
-    def elapsed(self, now: datetime, tz: ZoneInfo) -> float:
-        """The share of the cycle behind us at `now`: 0.0 before it starts, 1.0 after it ends."""
-        start, end = self.bounds(tz)
-        total = (end - start).total_seconds()
-        return min(1.0, max(0.0, (now - start).total_seconds() / total))
-
-    def days_left(self, now: datetime, tz: ZoneInfo) -> int:
-        _, end = self.bounds(tz)
-        return max(0, math.ceil((end - now).total_seconds() / 86400))
-
-    @property
-    def last_day(self) -> date:
-        return self.ends_on - timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Cycle length, the company's zone, and (for tests and the demo) a fixed `now`."""
-
-    months: int = 2
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    fixed_now: datetime | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Clock:
-        return cls(months=settings.flywheel_okr_cycle_months, tz=settings.tz)
-
-    def now(self) -> datetime:
-        return self.fixed_now or utcnow()
-
-    def current(self) -> CycleSpan:
-        return cycle_for(self.now().astimezone(self.tz).date(), self.months)
-
-    def span(self, key: str) -> CycleSpan:
-        return cycle_span(key, self.months)
-
-    def elapsed(self, key: str) -> float:
-        return self.span(key).elapsed(self.now(), self.tz)
-
-
-def cycle_for(day: date, months: int) -> CycleSpan:
-    """The cycle containing `day`: cycles are aligned to January (2 months → Jan, Mar, May…)."""
-    first_month = (day.month - 1) // months * months + 1
-    start = date(day.year, first_month, 1)
-    return CycleSpan(f"{start.year}-{start.month:02d}", start, _add_months(start, months))
-
-
-def cycle_span(key: str, months: int) -> CycleSpan:
-    """Validate a cycle key like `2026-11` against the configured cycle length."""
-    match = CYCLE_KEY.match((key or "").strip())
-    if not match:
-        raise UserError(f"`{key}` is not a cycle — expected the month it starts, like `2026-11`.")
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12:
-        raise UserError(f"`{key}` is not a cycle — the month must be 01 to 12.")
-    if (month - 1) % months:
-        starts = ", ".join(f"{m:02d}" for m in range(1, 13, months))
-        raise UserError(
-            f"`{key}` is not the start of a cycle: cycles last {months} month(s) from January, "
-            f"so they start in months {starts}."
-        )
-    start = date(year, month, 1)
-    return CycleSpan(key.strip(), start, _add_months(start, months))
 
 
 def ensure_cycle(*, db_session: Session, span: CycleSpan) -> OkrCycle:
@@ -163,179 +65,6 @@ def ensure_cycle(*, db_session: Session, span: CycleSpan) -> OkrCycle:
         db_session.add(cycle)
         db_session.flush()
     return cycle
-
-
-# --------------------------------------------------------------------------------------------
-# Progress, score and status
-# --------------------------------------------------------------------------------------------
-
-
-def kr_progress(*, start: float, target: float, current: float) -> float:
-    """(current − start) / (target − start), clamped to [0, 1]; works for decreasing targets too."""
-    if target == start:  # refused on input; a guard for rows written by other means
-        return 1.0 if current == target else 0.0
-    return min(1.0, max(0.0, (current - start) / (target - start)))
-
-
-def objective_progress(krs: Sequence[KeyResult]) -> float:
-    """The weighted mean of the KRs' progress (weight 1 unless set); 0 with no KRs."""
-    total = sum(max(kr.weight, 0.0) for kr in krs)
-    if not krs or total <= 0:
-        return 0.0
-    return (
-        sum(kr_progress(start=kr.start, target=kr.target, current=kr.current) * kr.weight for kr in krs)
-        / total
-    )
-
-
-def score(progress: float) -> float:
-    """The 0.0–1.0 score shown to people, one decimal like Google's OKR grading."""
-    return round(progress + 1e-9, 1)
-
-
-def status_for(*, progress: float, elapsed: float, confidence: int | None) -> Status:
-    """Progress against the elapsed share of the cycle; a low last confidence caps the result.
-
-    At the start of a cycle nothing is behind yet, so only confidence can flag a KR; at the end,
-    a KR is on track only when it is (nearly) done.
-    """
-    gap = elapsed - progress
-    if gap <= AT_RISK_GAP:
-        status = Status.ON_TRACK
-    elif gap <= OFF_TRACK_GAP:
-        status = Status.AT_RISK
-    else:
-        status = Status.OFF_TRACK
-    if confidence is not None:
-        if confidence <= OFF_TRACK_CONFIDENCE:
-            status = worse(status, Status.OFF_TRACK)
-        elif confidence <= AT_RISK_CONFIDENCE:
-            status = worse(status, Status.AT_RISK)
-    return status
-
-
-@dataclass
-class KrState:
-    kr: KeyResult
-    progress: float
-    status: Status
-
-    @property
-    def ref(self) -> str:
-        return format_id(Kind.KEY_RESULT, self.kr.id or 0)
-
-
-@dataclass
-class ObjectiveState:
-    """An objective as rendered: its KRs with progress and status, its team, parent and children."""
-
-    objective: Objective
-    team: Team | None
-    krs: list[KrState]
-    progress: float
-    status: Status | None  # None when it has no KRs yet
-    parent: Objective | None = None
-    children: list[ObjectiveState] = field(default_factory=list)
-
-    @property
-    def ref(self) -> str:
-        return format_id(Kind.OBJECTIVE, self.objective.id or 0)
-
-    @property
-    def score(self) -> float:
-        return score(self.progress)
-
-
-def kr_state(kr: KeyResult, elapsed: float) -> KrState:
-    progress = kr_progress(start=kr.start, target=kr.target, current=kr.current)
-    return KrState(
-        kr=kr,
-        progress=progress,
-        status=status_for(progress=progress, elapsed=elapsed, confidence=kr.confidence),
-    )
-
-
-def objective_state(
-    objective: Objective, team: Team | None, krs: list[KeyResult], clock: Clock
-) -> ObjectiveState:
-    elapsed = clock.elapsed(objective.cycle_key)
-    states = [kr_state(kr, elapsed) for kr in krs]
-    progress = objective_progress(krs)
-    status: Status | None = None
-    if krs:
-        confidences = [kr.confidence for kr in krs if kr.confidence is not None]
-        # The objective's own pace, capped by its least confident KR.
-        status = status_for(
-            progress=progress, elapsed=elapsed, confidence=min(confidences) if confidences else None
-        )
-    return ObjectiveState(objective=objective, team=team, krs=states, progress=progress, status=status)
-
-
-# --------------------------------------------------------------------------------------------
-# Input validation shared by every entry point
-# --------------------------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-
-
-def clean_text(text: str | None, *, what: str, limit: int, required: bool = True) -> str:
-    """NFC, no control or direction-override characters, trimmed; empty or too long is refused."""
-    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
-    cleaned = re.sub(r"[ \t]+", " ", cleaned)
-    if required and not cleaned:
-        raise UserError(f"The {what} is empty — please write one.")
-    if len(cleaned) > limit:
-        raise UserError(f"The {what} is {len(cleaned)} characters long; the limit is {limit}.")
-    return cleaned
-
-
-def parse_number(text: str | None, *, what: str = "value") -> float:
-    """`42`, `-3.5`, `1,200` → a finite float; anything else names the problem."""
-    raw = (text or "").strip().replace("_", "")
-    if _THOUSANDS.match(raw):
-        raw = raw.replace(",", "")
-    if not raw or not _NUMBER.match(raw):
-        shown = (text or "").strip() or "(nothing)"
-        raise UserError(
-            f"The {what} `{shown[:40]}` is not a number — expected something like `42` or `12.5`."
-        )
-    value = float(raw)
-    if not math.isfinite(value) or abs(value) > 1e15:
-        raise UserError(f"The {what} `{raw[:40]}` is out of range.")
-    return value
-
-
-def check_confidence(confidence: int | None) -> int | None:
-    if confidence is None:
-        return None
-    if isinstance(confidence, float) and not confidence.is_integer():
-        raise UserError(f"Confidence `{confidence}` must be a whole number from 1 to 10.")
-    if not 1 <= int(confidence) <= 10:
-        raise UserError(f"Confidence `{confidence:g}` is outside 1–10 — use 1 (no chance) to 10 (certain).")
-    return int(confidence)
-
-
-def check_weight(weight: float) -> float:
-    if not math.isfinite(weight) or weight <= 0 or weight > 100:
-        raise UserError(f"Weight `{weight:g}` must be a number above 0 and at most 100.")
-    return weight
-
-
-def check_target(start: float, target: float) -> None:
-    if start == target:
-        raise UserError(
-            f"The target equals the start ({fmt_number(start)}), so progress cannot be measured — "
-            "set a target above the start, or below it for a value you want to reduce."
-        )
-
-
-def fmt_number(value: float) -> str:
-    """12.0 → `12`, 0.125 → `0.125`: short, exact enough, and round-trips through the CSV."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}" if abs(value) >= 1e-4 else repr(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,7 +119,7 @@ def team_ids_of(*, db_session: Session, slack_id: str) -> set[int]:
     return {t for t in [*member, *led] if t is not None}
 
 
-def _key_results_for(db_session: Session, objective_ids: Iterable[int]) -> dict[int, list[KeyResult]]:
+def key_results_for(db_session: Session, objective_ids: Iterable[int]) -> dict[int, list[KeyResult]]:
     ids = list(objective_ids)
     grouped: dict[int, list[KeyResult]] = defaultdict(list)
     if not ids:
@@ -405,10 +134,10 @@ def _key_results_for(db_session: Session, objective_ids: Iterable[int]) -> dict[
     return grouped
 
 
-def _states(
+def states_for(
     db_session: Session, pairs: Sequence[tuple[Objective, Team | None]], clock: Clock
 ) -> list[ObjectiveState]:
-    krs = _key_results_for(db_session, (o.id for o, _ in pairs if o.id is not None))
+    krs = key_results_for(db_session, (o.id for o, _ in pairs if o.id is not None))
     return [objective_state(o, t, krs.get(o.id or 0, []), clock) for o, t in pairs]
 
 
@@ -540,13 +269,13 @@ def objective_detail(*, db_session: Session, objective_id: int, clock: Clock) ->
     """One objective with its KRs, its parent and its aligned children (each with progress)."""
     objective = get_objective(db_session=db_session, objective_id=objective_id)
     team = db_session.get(Team, objective.team_id) if objective.team_id else None
-    state = _states(db_session, [(objective, team)], clock)[0]
+    state = states_for(db_session, [(objective, team)], clock)[0]
     if objective.parent_id:
         state.parent = db_session.get(Objective, objective.parent_id)
     children = db_session.exec(
         _with_team(col(Objective.parent_id) == objective.id).order_by(col(Objective.id))
     ).all()
-    state.children = _states(db_session, list(children), clock)
+    state.children = states_for(db_session, list(children), clock)
     return state
 
 
@@ -669,7 +398,7 @@ def tree(
         if team_ids
         else {}
     )
-    states = _states(db_session, [(n.objective, teams.get(n.objective.team_id)) for n in shown], clock)
+    states = states_for(db_session, [(n.objective, teams.get(n.objective.team_id)) for n in shown], clock)
     for node, state in zip(shown, states, strict=True):
         node.state = state
     return Tree(cycle_key=key, roots=roots, total=total, team=team)
@@ -731,7 +460,7 @@ def search(*, db_session: Session, words: str, clock: Clock, limit: int = 15) ->
         _with_team(col(Objective.id).in_(ids)).order_by(col(Objective.cycle_key).desc(), col(Objective.id))
     ).all()
     pairs = list(pairs)[:limit]
-    states = _states(db_session, pairs, clock)
+    states = states_for(db_session, pairs, clock)
     return [SearchHit(state=s, matched=sorted(matches[s.objective.id or 0])) for s in states], len(ids)
 
 
@@ -757,7 +486,7 @@ def at_risk(*, db_session: Session, clock: Clock, team: Team | None = None) -> l
     elapsed = span.elapsed(clock.now(), clock.tz)
     items = [RiskItem(kr_state(kr, elapsed), o, t) for kr, o, t in rows]
     risky = [i for i in items if i.state.status != Status.ON_TRACK]
-    risky.sort(key=lambda i: (-_SEVERITY[i.state.status], i.state.progress, i.state.kr.id or 0))
+    risky.sort(key=lambda i: (-SEVERITY[i.state.status], i.state.progress, i.state.kr.id or 0))
     return risky
 
 
@@ -1030,488 +759,3 @@ def check_in(
         detail=f"{fmt_number(resolved)}{' conf ' + str(confidence) if confidence else ''} {note}".strip(),
     )
     return entry
-
-
-# --------------------------------------------------------------------------------------------
-# CSV import and export (DESIGN §2): one row per key result
-# --------------------------------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "cycle",
-    "team",
-    "owner",
-    "objective",
-    "parent_objective",
-    "key_result",
-    "start",
-    "target",
-    "unit",
-    "current",
-)
-IMPORT_AUTHOR = "import"  # check-ins written by an import are authored by the file, not a person
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@dataclass
-class RowError:
-    line: int
-    reason: str
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, with errors or --dry-run, would do): counts and row line numbers."""
-
-    rows: int = 0
-    created: list[int] = field(default_factory=list)  # lines whose objective or KR is new
-    updated: list[int] = field(default_factory=list)
-    unchanged: list[int] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    objectives_created: int = 0
-    objectives_updated: int = 0
-    krs_created: int = 0
-    krs_updated: int = 0
-    checkins: int = 0
-    dry_run: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-@dataclass
-class _ObjRow:
-    line: int
-    cycle: str
-    team: Team | None
-    owner: str
-    title: str
-    parent_title: str
-
-
-@dataclass
-class _KrRow:
-    line: int
-    objective_key: tuple[str, str]
-    title: str
-    start: float
-    target: float
-    unit: str
-    current: float | None
-
-
-def _resolve_owner(
-    db_session: Session,
-    raw: str,
-    resolve_email: Callable[[str], str | None] | None,
-    cache: dict[str, str | None],
-) -> str:
-    from storage.models import Person
-
-    value = raw.strip()
-    if _SLACK_ID.match(value):
-        return value
-    if _EMAIL.match(value):
-        email = value.lower()
-        if email not in cache:
-            person = db_session.exec(select(Person).where(Person.email == email)).first()
-            found = person.slack_id if person else None
-            if found is None and resolve_email is not None:
-                found = resolve_email(email)
-            cache[email] = found
-        if cache[email] is None:
-            hint = (
-                ""
-                if resolve_email
-                else " (set SLACK_BOT_TOKEN so it can be looked up with users.lookupByEmail)"
-            )
-            raise UserError(f"no Slack user has the e-mail {value}{hint}")
-        return cache[email] or ""
-    raise UserError(
-        f"owner `{value[:60] or '(empty)'}` is neither a Slack user ID (U…) nor an e-mail address"
-    )
-
-
-def read_okr_csv(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
-    """Rows with their line numbers; a missing column is one file-level error naming every one."""
-    import csv
-    import io
-
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        return [], [
-            RowError(
-                1,
-                f"missing column(s): {', '.join(missing)} — the header must be {','.join(CSV_COLUMNS)}",
-            )
-        ]
-    reader.fieldnames = header
-    rows: list[tuple[int, dict[str, str]]] = []
-    start_line = 2
-    for raw in reader:
-        line = start_line
-        start_line = reader.line_num + 1
-        values = {k: (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(values.get(c) for c in CSV_COLUMNS):
-            continue  # blank line
-        rows.append((line, values))
-    return rows, []
-
-
-def import_okrs(
-    *,
-    db_session: Session,
-    text: str,
-    actor_id: str,
-    clock: Clock,
-    resolve_email: Callable[[str], str | None] | None = None,
-    dry_run: bool = False,
-) -> ImportReport:
-    """An idempotent upsert of a CSV, all or nothing: any bad row rejects the file.
-
-    Objectives are matched by (cycle, title) and KRs by (objective, title), so re-importing an
-    export changes nothing. A team must exist (by key or name): a typo should not quietly create
-    a team that has no lead, no channel and no members. A changed `current` is recorded as a
-    check-in authored by the import, so history stays complete.
-    """
-    report = ImportReport(dry_run=dry_run)
-    rows, file_errors = read_okr_csv(text)
-    if file_errors:
-        report.errors = file_errors
-        return report
-    report.rows = len(rows)
-    if not rows:
-        report.errors.append(RowError(1, "the file has a header but no rows"))
-        return report
-
-    teams = list_teams(db_session=db_session)
-    team_by_name = {t.key.lower(): t for t in teams} | {t.name.lower(): t for t in teams}
-    email_cache: dict[str, str | None] = {}
-    objectives: dict[tuple[str, str], _ObjRow] = {}
-    krs: dict[tuple[tuple[str, str], str], _KrRow] = {}
-    line_kind: dict[int, tuple[str, ...]] = {}
-
-    for line, values in rows:
-        try:
-            span = clock.span(values["cycle"])
-            team: Team | None = None
-            if values["team"]:
-                team = team_by_name.get(values["team"].lower())
-                if team is None:
-                    raise UserError(
-                        f"unknown team `{values['team'][:60]}` — create it first (`flywheel import teams`)"
-                    )
-            if not values["owner"]:
-                raise UserError("the owner is empty — give a Slack user ID or an e-mail address")
-            owner = _resolve_owner(db_session, values["owner"], resolve_email, email_cache)
-            title = clean_text(values["objective"], what="objective title", limit=TITLE_LIMIT)
-            parent_title = clean_text(
-                values["parent_objective"], what="parent objective", limit=TITLE_LIMIT, required=False
-            )
-            if parent_title and parent_title.lower() == title.lower():
-                raise UserError("an objective cannot be its own parent")
-            okey = (span.key, title.lower())
-            seen = objectives.get(okey)
-            if seen is None:
-                objectives[okey] = _ObjRow(line, span.key, team, owner, title, parent_title)
-            elif (seen.team, seen.owner, seen.parent_title.lower()) != (team, owner, parent_title.lower()):
-                raise UserError(
-                    f"objective “{title[:60]}” already appears on line {seen.line} with a different "
-                    "team, owner or parent"
-                )
-            if values["key_result"]:
-                kr_title = clean_text(values["key_result"], what="key result title", limit=TITLE_LIMIT)
-                start = parse_number(values["start"] or "0", what="start")
-                target = parse_number(values["target"], what="target")
-                check_target(start, target)
-                current = parse_number(values["current"], what="current value") if values["current"] else None
-                unit = clean_text(values["unit"], what="unit", limit=UNIT_LIMIT, required=False)
-                kkey = (okey, kr_title.lower())
-                if kkey in krs:
-                    raise UserError(f"key result “{kr_title[:60]}” is already on line {krs[kkey].line}")
-                krs[kkey] = _KrRow(line, okey, kr_title, start, target, unit, current)
-            elif any(values[c] for c in ("start", "target", "unit", "current")):
-                raise UserError("start, target, unit or current are given but the key_result is empty")
-        except UserError as err:
-            report.errors.append(RowError(line, str(err).replace("\n", " ")))
-
-    # Parents: the same cycle, in the file or already stored; then no loops.
-    existing: dict[tuple[str, str], Objective] = {}
-    cycles = {o.cycle for o in objectives.values()}
-    for key in cycles:
-        for o in db_session.exec(select(Objective).where(Objective.cycle_key == key)).all():
-            existing.setdefault((key, o.title.lower()), o)
-    parent_of: dict[tuple[str, str], tuple[str, str] | None] = {}
-    for okey, orow in objectives.items():
-        if not orow.parent_title:
-            parent_of[okey] = None
-            continue
-        pkey = (orow.cycle, orow.parent_title.lower())
-        if pkey not in objectives and pkey not in existing:
-            elsewhere = db_session.exec(
-                select(Objective.cycle_key).where(func.lower(Objective.title) == orow.parent_title.lower())
-            ).first()
-            in_file = [o.cycle for o in objectives.values() if o.title.lower() == orow.parent_title.lower()]
-            other = elsewhere or (in_file[0] if in_file else None)
-            where = f" (it is in cycle {other})" if other else ""
-            report.errors.append(
-                RowError(
-                    orow.line,
-                    f"parent objective “{orow.parent_title[:60]}” is not in cycle {orow.cycle}{where}",
-                )
-            )
-            continue
-        parent_of[okey] = pkey
-    # A stored objective keeps its stored parent unless the file gives it one.
-    for key, o in existing.items():
-        if key not in objectives and o.parent_id:
-            parent = db_session.get(Objective, o.parent_id)
-            parent_of[key] = (parent.cycle_key, parent.title.lower()) if parent else None
-    for okey, orow in objectives.items():
-        seen_keys = {okey}
-        node = parent_of.get(okey)
-        while node is not None:
-            if node in seen_keys:
-                report.errors.append(
-                    RowError(orow.line, f"objective “{orow.title[:60]}” is part of a cycle of parents")
-                )
-                break
-            seen_keys.add(node)
-            node = parent_of.get(node)
-
-    if report.errors:
-        report.errors.sort(key=lambda e: e.line)
-        return report
-
-    # Plan (and, unless dry-run, apply) in file order.
-    stored: dict[tuple[str, str], Objective] = {}
-    for okey, orow in objectives.items():
-        obj = existing.get(okey)
-        team_id = orow.team.id if orow.team else None
-        if obj is None:
-            report.objectives_created += 1
-            line_kind.setdefault(orow.line, ())
-            line_kind[orow.line] += ("created",)
-            if not dry_run:
-                ensure_cycle(db_session=db_session, span=clock.span(orow.cycle))
-                obj = Objective(
-                    cycle_key=orow.cycle,
-                    team_id=team_id,
-                    owner_id=orow.owner,
-                    title=orow.title,
-                    created_by=actor_id,
-                )
-                db_session.add(obj)
-                db_session.flush()
-        else:
-            changed = (obj.team_id, obj.owner_id, obj.title) != (team_id, orow.owner, orow.title)
-            if changed:
-                report.objectives_updated += 1
-                line_kind.setdefault(orow.line, ())
-                line_kind[orow.line] += ("updated",)
-                if not dry_run:
-                    obj.team_id, obj.owner_id, obj.title = team_id, orow.owner, orow.title
-                    obj.updated_at = utcnow()
-                    db_session.add(obj)
-        if obj is not None:
-            stored[okey] = obj
-    for okey, orow in objectives.items():
-        obj = stored.get(okey)
-        if obj is None:
-            continue  # a new objective in a dry run: counted as created already
-        pkey = parent_of.get(okey)
-        wanted = (stored.get(pkey) or existing.get(pkey)) if pkey else None
-        # In a dry run a parent that is new in this file has no row yet: any link to it is a change.
-        changed = (
-            True if pkey is not None and wanted is None else obj.parent_id != (wanted.id if wanted else None)
-        )
-        if not changed:
-            continue
-        if okey in existing and "updated" not in line_kind.get(orow.line, ()):
-            report.objectives_updated += 1
-            line_kind[orow.line] = line_kind.get(orow.line, ()) + ("updated",)
-        if not dry_run:
-            obj.parent_id = wanted.id if wanted else None
-            db_session.add(obj)
-
-    existing_krs: dict[int, dict[str, KeyResult]] = defaultdict(dict)
-    stored_ids = [o.id for o in existing.values() if o.id is not None]
-    for oid, kr_list in _key_results_for(db_session, stored_ids).items():
-        for kr in kr_list:
-            existing_krs[oid][kr.title.lower()] = kr
-    now = utcnow()
-    for (okey, ktitle), krow in krs.items():
-        obj = stored.get(okey)
-        kr = existing_krs[obj.id].get(ktitle) if obj is not None and obj.id in existing_krs else None
-        if kr is None:
-            report.krs_created += 1
-            line_kind.setdefault(krow.line, ())
-            line_kind[krow.line] += ("created",)
-            if krow.current is not None and krow.current != krow.start:
-                report.checkins += 1
-            if not dry_run and obj is not None:
-                position = len(existing_krs[obj.id or 0])
-                kr = KeyResult(
-                    objective_id=obj.id or 0,
-                    position=position,
-                    title=krow.title,
-                    start=krow.start,
-                    target=krow.target,
-                    unit=krow.unit,
-                    current=krow.start,
-                )
-                db_session.add(kr)
-                db_session.flush()
-                existing_krs[obj.id or 0][ktitle] = kr
-                if krow.current is not None and krow.current != krow.start:
-                    _import_checkin(db_session, kr, krow.current, now)
-            continue
-        shape_changed = (kr.title, kr.start, kr.target, kr.unit) != (
-            krow.title,
-            krow.start,
-            krow.target,
-            krow.unit,
-        )
-        value_changed = krow.current is not None and krow.current != kr.current
-        if shape_changed or value_changed:
-            report.krs_updated += 1
-            line_kind.setdefault(krow.line, ())
-            line_kind[krow.line] += ("updated",)
-            if value_changed:
-                report.checkins += 1
-            if not dry_run:
-                kr.title, kr.start, kr.target, kr.unit = krow.title, krow.start, krow.target, krow.unit
-                kr.updated_at = now
-                db_session.add(kr)
-                if value_changed and krow.current is not None:
-                    _import_checkin(db_session, kr, krow.current, now)
-
-    for line, _values in rows:
-        kinds = line_kind.get(line, ())
-        if "created" in kinds:
-            report.created.append(line)
-        elif "updated" in kinds:
-            report.updated.append(line)
-        else:
-            report.unchanged.append(line)
-    if not dry_run and (report.created or report.updated):
-        audit.record(
-            db_session=db_session,
-            actor_id=actor_id,
-            action="okr.import",
-            record_type="okr_import",
-            record_id=now.strftime("%Y%m%dT%H%M%SZ"),
-            detail=(
-                f"objectives +{report.objectives_created} ~{report.objectives_updated}, "
-                f"KRs +{report.krs_created} ~{report.krs_updated}"
-            ),
-        )
-    return report
-
-
-def _import_checkin(db_session: Session, kr: KeyResult, value: float, at: datetime) -> None:
-    db_session.add(
-        CheckIn(key_result_id=kr.id or 0, value=value, note="CSV import", author_id=IMPORT_AUTHOR, at=at)
-    )
-    kr.current = value
-    kr.last_checkin_at = at
-    db_session.add(kr)
-
-
-def export_rows(*, db_session: Session, cycle_key: str | None = None) -> list[dict[str, str]]:
-    """DESIGN's CSV rows: one per KR, an objective without KRs as one row with the KR columns empty."""
-    stmt = select(Objective, Team).outerjoin(Team, col(Team.id) == col(Objective.team_id))
-    if cycle_key:
-        stmt = stmt.where(Objective.cycle_key == cycle_key)
-    pairs = list(db_session.exec(stmt.order_by(col(Objective.cycle_key), col(Objective.id))).all())
-    titles = {o.id: o.title for o, _ in pairs}
-    missing_parents = {o.parent_id for o, _ in pairs if o.parent_id and o.parent_id not in titles}
-    for pid in missing_parents:
-        parent = db_session.get(Objective, pid)
-        if parent is not None:
-            titles[pid] = parent.title
-    krs = _key_results_for(db_session, [o.id for o, _ in pairs if o.id is not None])
-    out: list[dict[str, str]] = []
-    for o, team in pairs:
-        base = {
-            "cycle": o.cycle_key,
-            "team": team.key if team else "",
-            "owner": o.owner_id,
-            "objective": o.title,
-            "parent_objective": titles.get(o.parent_id, "") if o.parent_id else "",
-        }
-        kr_list = krs.get(o.id or 0, [])
-        if not kr_list:
-            out.append(base | {"key_result": "", "start": "", "target": "", "unit": "", "current": ""})
-        for kr in kr_list:
-            out.append(
-                base
-                | {
-                    "key_result": kr.title,
-                    "start": fmt_number(kr.start),
-                    "target": fmt_number(kr.target),
-                    "unit": kr.unit,
-                    "current": fmt_number(kr.current),
-                }
-            )
-    return out
-
-
-def export_csv(*, db_session: Session, cycle_key: str | None = None) -> str:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(export_rows(db_session=db_session, cycle_key=cycle_key))
-    return buffer.getvalue()
-
-
-def export_json(
-    *, db_session: Session, clock: Clock, cycle_key: str | None = None
-) -> list[dict[str, object]]:
-    """Objectives with nested KRs, IDs, progress and status: for scripts, not for re-import."""
-    stmt = select(Objective, Team).outerjoin(Team, col(Team.id) == col(Objective.team_id))
-    if cycle_key:
-        stmt = stmt.where(Objective.cycle_key == cycle_key)
-    pairs = list(db_session.exec(stmt.order_by(col(Objective.cycle_key), col(Objective.id))).all())
-    out: list[dict[str, object]] = []
-    for state in _states(db_session, pairs, clock):
-        o = state.objective
-        out.append(
-            {
-                "id": state.ref,
-                "cycle": o.cycle_key,
-                "team": state.team.key if state.team else None,
-                "owner": o.owner_id,
-                "title": o.title,
-                "description": o.description,
-                "parent": format_id(Kind.OBJECTIVE, o.parent_id) if o.parent_id else None,
-                "progress": round(state.progress, 4),
-                "score": state.score,
-                "status": state.status.value if state.status else None,
-                "key_results": [
-                    {
-                        "id": k.ref,
-                        "title": k.kr.title,
-                        "start": k.kr.start,
-                        "target": k.kr.target,
-                        "current": k.kr.current,
-                        "unit": k.kr.unit,
-                        "weight": k.kr.weight,
-                        "confidence": k.kr.confidence,
-                        "progress": round(k.progress, 4),
-                        "status": k.status.value,
-                        "last_checkin_at": k.kr.last_checkin_at.isoformat() if k.kr.last_checkin_at else None,
-                    }
-                    for k in state.krs
-                ],
-            }
-        )
-    return out

@@ -20,15 +20,15 @@ from bot.common.errors import UserError
 from bot.common.slack import guarded
 from bot.context import AppContext
 from bot.okrs import parse as p
-from bot.okrs import service, views
+from bot.okrs import scoring, service, views
 from bot.okrs.actions import Action, Callback, Field
 from bot.people import service as people
 
 log = logging.getLogger(__name__)
 
 
-def _clock(ctx: AppContext) -> service.Clock:
-    return service.Clock.from_settings(ctx.settings)
+def _clock(ctx: AppContext) -> scoring.Clock:
+    return scoring.Clock.from_settings(ctx.settings)
 
 
 def _cycle_line(ctx: AppContext, key: str) -> str:
@@ -152,7 +152,7 @@ def answer(ctx: AppContext, user_id: str, parsed: p.Parsed) -> dict[str, Any]:
                 weight=request.weight,
             )
             objective = service.get_objective(db_session=s, objective_id=kr.objective_id)
-            state = service.kr_state(kr, clock.elapsed(objective.cycle_key))
+            state = scoring.kr_state(kr, clock.elapsed(objective.cycle_key))
         return views.kr_added(state, objective)
     if isinstance(request, p.CheckinCmd):
         with ctx.db.session() as s:
@@ -294,7 +294,7 @@ def register(app: App, ctx: AppContext) -> None:
             except UserError as err:
                 view = views.notice_modal("Check in", str(err))
             else:
-                state = service.kr_state(kr, clock.elapsed(objective.cycle_key))
+                state = scoring.kr_state(kr, clock.elapsed(objective.cycle_key))
                 container = body.get("container") or {}
                 origin = "home" if container.get("type") == "view" else (body.get("channel") or {}).get("id")
                 view = views.checkin_modal(state, objective, metadata={"channel": origin})
@@ -386,8 +386,8 @@ def register(app: App, ctx: AppContext) -> None:
         errors: dict[str, str] = {}
         krs: list[tuple[str, p.AddKr]] = []
         try:
-            title = service.clean_text(
-                _text(values, Field.TITLE), what="objective title", limit=service.TITLE_LIMIT
+            title = scoring.clean_text(
+                _text(values, Field.TITLE), what="objective title", limit=scoring.TITLE_LIMIT
             )
         except UserError as err:
             errors[Field.TITLE.value] = err.message[:150]
@@ -397,8 +397,8 @@ def register(app: App, ctx: AppContext) -> None:
                 continue
             try:
                 kr = p.parse_kr_line(line)
-                service.clean_text(kr.title, what="key result title", limit=service.TITLE_LIMIT)
-                service.check_target(kr.start, kr.target)
+                scoring.clean_text(kr.title, what="key result title", limit=scoring.TITLE_LIMIT)
+                scoring.check_target(kr.start, kr.target)
                 krs.append((Field.KR.nth(i), kr))
             except UserError as err:
                 errors[Field.KR.nth(i)] = err.message[:150]

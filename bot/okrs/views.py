@@ -12,19 +12,9 @@ from typing import Any
 from bot.common import views
 from bot.common.ids import Kind, format_id
 from bot.okrs.actions import Action, Callback, Field
-from bot.okrs.service import (
-    IMPORT_AUTHOR,
-    CycleInfo,
-    History,
-    KrState,
-    ObjectiveState,
-    RiskItem,
-    SearchHit,
-    Status,
-    Tree,
-    TreeNode,
-    fmt_number,
-)
+from bot.okrs.csv_io import IMPORT_AUTHOR
+from bot.okrs.scoring import KrState, ObjectiveState, Status, fmt_number
+from bot.okrs.service import CycleInfo, History, RiskItem, SearchHit, Tree, TreeNode
 from storage.models import Team
 from storage.models.okrs import Objective
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import func, select
 
-from bot.okrs import service as svc
+from bot.okrs import csv_io, scoring
 from storage.db import Database
 from storage.models import Person, Team
 from storage.models.okrs import CheckIn, KeyResult, Objective
 
-CLOCK = svc.Clock(months=2, fixed_now=datetime(2026, 11, 22, 12, tzinfo=UTC))
+CLOCK = scoring.Clock(months=2, fixed_now=datetime(2026, 11, 22, 12, tzinfo=UTC))
 HEADER = "cycle,team,owner,objective,parent_objective,key_result,start,target,unit,current\n"
 GOOD = HEADER + (
     "2026-11,company,U0MAYA,Grow the business,,Revenue,100,200,k$,130\n"
@@ -32,9 +32,9 @@ def teams(db: Database) -> None:
         s.add(Person(slack_id="U0LENA", name="lena", real_name="Lena Park", email="lena@example.com"))
 
 
-def run(db: Database, text: str, **kw: object) -> svc.ImportReport:
+def run(db: Database, text: str, **kw: object) -> csv_io.ImportReport:
     with db.session() as s:
-        return svc.import_okrs(db_session=s, text=text, actor_id="U0MAYA", clock=CLOCK, **kw)  # type: ignore[arg-type]
+        return csv_io.import_okrs(db_session=s, text=text, actor_id="U0MAYA", clock=CLOCK, **kw)  # type: ignore[arg-type]
 
 
 def counts(db: Database) -> tuple[int, int, int]:
@@ -65,8 +65,8 @@ def test_export_equals_import(db: Database, teams: None) -> None:
     text = GOOD.replace("lena@example.com", "U0LENA").replace(",Growth,", ",growth,")
     assert run(db, text).ok
     with db.session() as s:
-        exported = svc.export_csv(db_session=s, cycle_key="2026-11")
-        data = svc.export_json(db_session=s, clock=CLOCK)
+        exported = csv_io.export_csv(db_session=s, cycle_key="2026-11")
+        data = csv_io.export_json(db_session=s, clock=CLOCK)
     # The blank `current` of a new KR exports as its start value, which re-imports as no change.
     assert exported == text.replace("Signup drop-off,40,20,%,\n", "Signup drop-off,40,20,%,40\n")
     assert run(db, exported).unchanged == [2, 3, 4, 5, 6]

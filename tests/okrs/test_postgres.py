@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.okrs import csv_io, scoring
 from bot.okrs import service as svc
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Team
 
 pytestmark = pytest.mark.postgres
-CLOCK = svc.Clock(months=2, fixed_now=datetime(2026, 11, 22, 12, tzinfo=UTC))
+CLOCK = scoring.Clock(months=2, fixed_now=datetime(2026, 11, 22, 12, tzinfo=UTC))
 CSV = (
     "cycle,team,owner,objective,parent_objective,key_result,start,target,unit,current\n"
     "2026-11,company,U0MAYA,Grow,,Revenue,100,200,k$,130\n"
@@ -30,14 +31,14 @@ def test_okrs_on_postgresql(pg_url: str) -> None:
             s.add(Team(key="company", name="Company"))
             s.add(Team(key="growth", name="Growth"))
         with db.session() as s:
-            assert svc.import_okrs(db_session=s, text=CSV, actor_id="U0MAYA", clock=CLOCK).ok
+            assert csv_io.import_okrs(db_session=s, text=CSV, actor_id="U0MAYA", clock=CLOCK).ok
         with db.session() as s:
             mine = svc.objectives_of(db_session=s, owner_id="U0LENA", clock=CLOCK)
             growth = svc.find_team(db_session=s, name="GROWTH")
             team = svc.objectives_of_team(db_session=s, team=growth, clock=CLOCK)
             hits, total = svc.search(db_session=s, words="latency", clock=CLOCK)
-            exported = svc.export_csv(db_session=s)
-            again = svc.import_okrs(db_session=s, text=exported, actor_id="U0MAYA", clock=CLOCK)
+            exported = csv_io.export_csv(db_session=s)
+            again = csv_io.import_okrs(db_session=s, text=exported, actor_id="U0MAYA", clock=CLOCK)
         assert [(o.objective.title, [k.kr.title for k in o.krs]) for o in mine] == [
             ("Activate “new” teams", ["Latency", "Activation"]),
             ("No KRs yet", []),

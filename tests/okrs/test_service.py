@@ -9,14 +9,15 @@ import pytest
 from sqlmodel import select
 
 from bot.common.errors import Forbidden, NotFound, UserError
+from bot.okrs import scoring
 from bot.okrs import service as svc
-from bot.okrs.service import Status
+from bot.okrs.scoring import Status
 from storage.db import Database
 from storage.models import AuditLog, Team
 from storage.models.okrs import CheckIn, KeyResult, Objective
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
-CLOCK = svc.Clock(months=2, tz=ZoneInfo("UTC"), fixed_now=NOW)
+CLOCK = scoring.Clock(months=2, tz=ZoneInfo("UTC"), fixed_now=NOW)
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def org(db: Database) -> dict[str, int]:
     ],
 )
 def test_kr_progress(start: float, target: float, current: float, expected: float) -> None:
-    assert svc.kr_progress(start=start, target=target, current=current) == pytest.approx(expected)
+    assert scoring.kr_progress(start=start, target=target, current=current) == pytest.approx(expected)
 
 
 def test_objective_progress_is_the_weighted_mean() -> None:
@@ -78,27 +79,27 @@ def test_objective_progress_is_the_weighted_mean() -> None:
         KeyResult(objective_id=1, title="a", start=0, target=100, current=100, weight=3),
         KeyResult(objective_id=1, title="b", start=300, target=100, current=300, weight=1),
     ]
-    assert svc.objective_progress(krs) == pytest.approx(0.75)
-    assert svc.score(0.75) == 0.8
-    assert svc.objective_progress([]) == 0.0
+    assert scoring.objective_progress(krs) == pytest.approx(0.75)
+    assert scoring.score(0.75) == 0.8
+    assert scoring.objective_progress([]) == 0.0
 
 
 # ---- cycles and status -----------------------------------------------------------------------
 
 
 def test_cycles_are_aligned_to_january() -> None:
-    assert svc.cycle_for(date(2026, 11, 22), 2).key == "2026-11"
-    assert svc.cycle_for(date(2026, 12, 31), 2).ends_on == date(2027, 1, 1)
-    assert svc.cycle_for(date(2026, 2, 28), 2).key == "2026-01"
-    assert svc.cycle_for(date(2026, 8, 1), 3).key == "2026-07"
+    assert scoring.cycle_for(date(2026, 11, 22), 2).key == "2026-11"
+    assert scoring.cycle_for(date(2026, 12, 31), 2).ends_on == date(2027, 1, 1)
+    assert scoring.cycle_for(date(2026, 2, 28), 2).key == "2026-01"
+    assert scoring.cycle_for(date(2026, 8, 1), 3).key == "2026-07"
     with pytest.raises(UserError, match="start of a cycle"):
-        svc.cycle_span("2026-12", 2)
+        scoring.cycle_span("2026-12", 2)
     with pytest.raises(UserError, match="not a cycle"):
-        svc.cycle_span("Nov 2026", 2)
+        scoring.cycle_span("Nov 2026", 2)
 
 
 def test_cycle_starts_at_midnight_in_the_company_zone() -> None:
-    span = svc.cycle_span("2026-11", 2)
+    span = scoring.cycle_span("2026-11", 2)
     tz = ZoneInfo("Asia/Tokyo")
     start = datetime(2026, 11, 1, tzinfo=tz)
     assert span.elapsed(start - timedelta(minutes=1), tz) == 0.0
@@ -108,22 +109,22 @@ def test_cycle_starts_at_midnight_in_the_company_zone() -> None:
 
 def test_status_at_the_start_of_a_cycle() -> None:
     # Nothing is behind yet: only a low confidence flags a KR.
-    assert svc.status_for(progress=0.0, elapsed=0.0, confidence=None) == Status.ON_TRACK
-    assert svc.status_for(progress=0.0, elapsed=0.0, confidence=5) == Status.AT_RISK
-    assert svc.status_for(progress=0.0, elapsed=0.0, confidence=2) == Status.OFF_TRACK
+    assert scoring.status_for(progress=0.0, elapsed=0.0, confidence=None) == Status.ON_TRACK
+    assert scoring.status_for(progress=0.0, elapsed=0.0, confidence=5) == Status.AT_RISK
+    assert scoring.status_for(progress=0.0, elapsed=0.0, confidence=2) == Status.OFF_TRACK
 
 
 def test_status_at_the_end_of_a_cycle() -> None:
-    assert svc.status_for(progress=1.0, elapsed=1.0, confidence=None) == Status.ON_TRACK
-    assert svc.status_for(progress=0.9, elapsed=1.0, confidence=9) == Status.ON_TRACK
-    assert svc.status_for(progress=0.7, elapsed=1.0, confidence=None) == Status.AT_RISK
-    assert svc.status_for(progress=0.4, elapsed=1.0, confidence=10) == Status.OFF_TRACK
+    assert scoring.status_for(progress=1.0, elapsed=1.0, confidence=None) == Status.ON_TRACK
+    assert scoring.status_for(progress=0.9, elapsed=1.0, confidence=9) == Status.ON_TRACK
+    assert scoring.status_for(progress=0.7, elapsed=1.0, confidence=None) == Status.AT_RISK
+    assert scoring.status_for(progress=0.4, elapsed=1.0, confidence=10) == Status.OFF_TRACK
 
 
 def test_status_uses_the_cycle_clock(db: Database, org: dict[str, int]) -> None:
     """The same KR is on track on the first day and off track on the last."""
-    first = svc.Clock(months=2, fixed_now=datetime(2026, 11, 1, 1, tzinfo=UTC))
-    last = svc.Clock(months=2, fixed_now=datetime(2026, 12, 31, 23, tzinfo=UTC))
+    first = scoring.Clock(months=2, fixed_now=datetime(2026, 11, 1, 1, tzinfo=UTC))
+    last = scoring.Clock(months=2, fixed_now=datetime(2026, 12, 31, 23, tzinfo=UTC))
     with db.session() as s:
         svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=10)
         early = svc.objectives_of(db_session=s, owner_id="U0LENA", clock=first)[0]
@@ -270,13 +271,13 @@ def test_unknown_ids_are_named(db: Database, org: dict[str, int]) -> None:
 @pytest.mark.parametrize("text", ["abc", "", "12x", "nan", "inf", "1e400"])
 def test_values_that_are_not_numbers(text: str) -> None:
     with pytest.raises(UserError, match="not a number|out of range"):
-        svc.parse_number(text)
+        scoring.parse_number(text)
 
 
 def test_numbers_people_type() -> None:
-    assert svc.parse_number("1,200") == 1200
-    assert svc.parse_number("-3.5") == -3.5
-    assert svc.parse_number(" 42 ") == 42
+    assert scoring.parse_number("1,200") == 1200
+    assert scoring.parse_number("-3.5") == -3.5
+    assert scoring.parse_number(" 42 ") == 42
 
 
 # ---- validation of objectives and KRs --------------------------------------------------------

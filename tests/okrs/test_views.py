@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from bot.okrs import service as svc
-from bot.okrs import views
+from bot.okrs import scoring, views
 from storage.models.okrs import KeyResult, Objective
 
 
-def _states(n_objectives: int, n_krs: int) -> list[svc.ObjectiveState]:
-    clock = svc.Clock()
+def _states(n_objectives: int, n_krs: int) -> list[scoring.ObjectiveState]:
+    clock = scoring.Clock()
     out = []
     for i in range(n_objectives):
         o = Objective(
@@ -20,7 +19,7 @@ def _states(n_objectives: int, n_krs: int) -> list[svc.ObjectiveState]:
             )
             for k in range(n_krs)
         ]
-        out.append(svc.objective_state(o, None, krs, clock))
+        out.append(scoring.objective_state(o, None, krs, clock))
     return out
 
 
