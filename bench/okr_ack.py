@@ -59,7 +59,7 @@ def build_database(url: str) -> str:
     """Migrate and fill; returns the query plan of `/okr mine`'s objectives query."""
     from sqlalchemy import insert, text
 
-    from bot.okrs import service
+    from bot.okrs import scoring, service
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.models import Person, Team
@@ -67,11 +67,11 @@ def build_database(url: str) -> str:
 
     upgrade(url)
     db = Database(url)
-    clock = service.Clock()
+    clock = scoring.Clock()
     now = clock.now()
     current = clock.current()
-    cycles = [current, service.cycle_for(current.starts_on - timedelta(days=1), 2)]
-    cycles.append(service.cycle_for(cycles[-1].starts_on - timedelta(days=1), 2))
+    cycles = [current, scoring.cycle_for(current.starts_on - timedelta(days=1), 2)]
+    cycles.append(scoring.cycle_for(cycles[-1].starts_on - timedelta(days=1), 2))
     rng = random.Random(7)
     with db.session() as s:
         for c in cycles:
@@ -173,17 +173,13 @@ def build_database(url: str) -> str:
 
 
 def _bolt_request_asgi(app: Any) -> Any:
-    """The same Starlette dispatch as `bot.server.build_asgi`, around any Bolt App."""
-    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+    """The same Starlette route as `bot.server.build_asgi`, around any Bolt App."""
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
-    async def slack_events(request: Any) -> Any:
-        body = await request.body()
-        return to_starlette_response(await run_in_threadpool(app.dispatch, to_bolt_request(request, body)))
+    from bot.server import events_endpoint
 
-    return Starlette(routes=[Route("/slack/events", slack_events, methods=["POST"])])
+    return Starlette(routes=[Route("/slack/events", events_endpoint(app), methods=["POST"])])
 
 
 def serve_bot(db_url: str, api_url: str, port: int) -> None:

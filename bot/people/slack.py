@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -43,22 +43,32 @@ RECHECK_SECONDS = 300.0
 RECENT_LIMIT = 20_000
 
 
-def register(app: App, ctx: AppContext) -> None:
-    # Users checked within the last few minutes skip even the database read: this runs on every
-    # request, in the acknowledgement's critical path.
-    recent: dict[str, float] = {}
+class RememberUser(Middleware):
+    """Keeps the requesting user's local copy fresh. Users checked within the last few minutes
+    skip even the database read: this runs on every request, in the acknowledgement's path (and
+    is class-based because Bolt's argument injection for function middleware costs more)."""
 
-    @app.middleware
-    def remember_user(context: Any, client: WebClient, next: Callable[[], Any]) -> Any:
-        user_id = context.get("user_id")
-        if user_id and user_id.startswith(("U", "W")) and context.get("bot_user_id") != user_id:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.recent: dict[str, float] = {}
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        context = req.context
+        user_id = context.user_id
+        if user_id and user_id.startswith(("U", "W")) and context.bot_user_id != user_id:
             now = time.monotonic()
-            if now - recent.get(user_id, -RECHECK_SECONDS) >= RECHECK_SECONDS:
+            if now - self.recent.get(user_id, -RECHECK_SECONDS) >= RECHECK_SECONDS:
                 try:
-                    if ensure(ctx, client, user_id) is not None:
-                        if len(recent) >= RECENT_LIMIT:
-                            recent.clear()
-                        recent[user_id] = now
+                    if ensure(self.ctx, context.client, user_id) is not None:
+                        if len(self.recent) >= RECENT_LIMIT:
+                            self.recent.clear()
+                        self.recent[user_id] = now
                 except Exception:  # never let bookkeeping break a request
                     log.exception("could not refresh user %s", user_id)
         return next()
+
+
+def register(app: App, ctx: AppContext) -> None:
+    app.use(RememberUser(ctx))

@@ -113,6 +113,8 @@ def test_healthz_and_metrics(slack_env: DemoStack) -> None:
     metrics = httpx.get(f"{slack_env.server.url}/metrics", timeout=5)
     assert metrics.status_code == 200
     assert 'flywheel_slack_requests_total{kind="command"}' in metrics.text
+    # the acknowledgement's latency is observed around the whole dispatch, not a middleware step
+    assert 'flywheel_request_seconds_count{kind="command"}' in metrics.text
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(slack_env_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
