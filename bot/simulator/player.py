@@ -23,6 +23,7 @@ import httpx
 from slack_sdk.signature import SignatureVerifier
 
 from bot.simulator.feed import Output, Recorder
+from bot.simulator.render import element_options
 from bot.simulator.webapi import SlackWebApi, validate_view
 from bot.simulator.workspace import (
     APP_ID,
@@ -705,7 +706,7 @@ class Player:
             return [str(p) for p in v]
 
         def option(v: str) -> dict[str, Any]:
-            options = _element_options(element)
+            options = element_options(element)
             for opt in options:
                 if str(opt.get("value")) == v or _plain(opt.get("text")).lower() == v.lower():
                     return opt
@@ -713,7 +714,7 @@ class Player:
             starts = [o for o in options if _plain(o.get("text")).lower().startswith(v.lower() + " ")]
             if len(starts) == 1:
                 return starts[0]
-            choices = ", ".join(_plain(o.get("text")) for o in _element_options(element))
+            choices = ", ".join(_plain(o.get("text")) for o in element_options(element))
             raise InteractionError(
                 f"{_plain(block.get('label')) or element.get('action_id')}: no option {v!r}"
                 f" (choices: {choices})"
@@ -896,30 +897,9 @@ class Player:
                 )
             elif action == "update":
                 ws.update_view(view, validate_view(body.get("view")))
-                emit(
-                    Output(
-                        kind="modal",
-                        user=user_id,
-                        text=_plain(view.payload.get("title")),
-                        blocks=view.payload.get("blocks"),
-                        view=view.to_slack(),
-                        raw={"view_id": view.id},
-                        via="ack",
-                    )
-                )
+                emit(_modal_output(user_id, view))
             elif action == "push":
-                pushed = ws.push_view(user_id, validate_view(body.get("view")))
-                emit(
-                    Output(
-                        kind="modal",
-                        user=user_id,
-                        text=_plain(pushed.payload.get("title")),
-                        blocks=pushed.payload.get("blocks"),
-                        view=pushed.to_slack(),
-                        raw={"view_id": pushed.id},
-                        via="ack",
-                    )
-                )
+                emit(_modal_output(user_id, ws.push_view(user_id, validate_view(body.get("view")))))
             elif action == "clear":
                 ws.clear_views(user_id)
                 emit(Output(kind="modal_closed", user=user_id, raw={"cleared": True}, via="ack"))
@@ -1051,10 +1031,14 @@ def _find_element(
     return None, None
 
 
-def _element_options(element: dict[str, Any]) -> list[dict[str, Any]]:
-    if "options" in element:
-        return list(element["options"])
-    out: list[dict[str, Any]] = []
-    for group in element.get("option_groups", []):
-        out.extend(group.get("options", []))
-    return out
+def _modal_output(user_id: str, view: View) -> Output:
+    """A modal the bot opened or changed through its view_submission answer."""
+    return Output(
+        kind="modal",
+        user=user_id,
+        text=_plain(view.payload.get("title")),
+        blocks=view.payload.get("blocks"),
+        view=view.to_slack(),
+        raw={"view_id": view.id},
+        via="ack",
+    )

@@ -95,7 +95,7 @@ def element_text(element: dict[str, Any], names: Names | None = None) -> str:
         return text_of(element, names)
     if etype in {"static_select", "multi_static_select", "external_select", "multi_external_select"}:
         placeholder = text_of(element.get("placeholder"), names) or "Select"
-        options = [_option_text(o, names) for o in _options(element)]
+        options = [_option_text(o, names) for o in element_options(element)]
         initial = element.get("initial_option") or {}
         shown = f"[{placeholder} ▾: {' | '.join(options)}]" if options else f"[{placeholder} ▾]"
         return shown + (f" ({_option_text(initial, names)})" if initial else "")
@@ -120,7 +120,8 @@ def element_text(element: dict[str, Any], names: Names | None = None) -> str:
     return f"[{etype}]"
 
 
-def _options(element: dict[str, Any]) -> list[dict[str, Any]]:
+def element_options(element: dict[str, Any]) -> list[dict[str, Any]]:
+    """A select's options, flattened out of option groups (shared with the player)."""
     if "options" in element:
         return list(element["options"])
     out: list[dict[str, Any]] = []
@@ -173,7 +174,7 @@ def _input_block(block: dict[str, Any], names: Names | None, state: dict[str, An
     optional = " (optional)" if block.get("optional") else ""
     current = _state_value(state, block.get("block_id"), element.get("action_id"), names)
     if etype in {"static_select", "multi_static_select", "radio_buttons", "checkboxes"}:
-        options = " | ".join(_option_text(o, names) for o in _options(element))
+        options = " | ".join(_option_text(o, names) for o in element_options(element))
         initial = element.get("initial_option") or {}
         initial_options = element.get("initial_options") or []
         init = (
