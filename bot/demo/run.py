@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import sys
 import tempfile
@@ -77,12 +76,13 @@ def start_stack(
     return DemoStack(sim=sim, fw=fw, server=server, db=db)
 
 
-def run_demo(*, lines: Iterable[str] | None, db_path: str | None, user: str) -> bool:
+def run_demo(*, lines: Iterable[str] | None, db_path: str | None, user: str, verbose: bool = False) -> bool:
     """Interactive when `lines` is None; otherwise run them and report whether all were understood."""
     from bot import logs
     from bot.simulator.repl import DemoShell
 
-    logs.setup(os.environ.get("LOG_LEVEL", "WARNING").upper(), "console")
+    # The transcript is the point; the bot's own log lines only with --verbose.
+    logs.setup("INFO" if verbose else "WARNING", "console")
     try:
         start_user = company.user(user)
     except KeyError:
