@@ -112,6 +112,6 @@ def _banner(name: str) -> str:
     return (
         "Flywheel demo — the real bot against a local Slack simulator (no network, no token).\n"
         f"You are {name} in #general. People: {people}.\n"
-        "Try: /okr mine · /okr tree · /review help · dm what are my OKRs? · as maya · in #product-review · "
-        "help · quit\n"
+        "Try: /okr mine · /okr tree · click Check in · as maya · in #product-review · "
+        "shortcut summarize_thread last · home · help · quit\n"
     )
