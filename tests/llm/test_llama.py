@@ -155,8 +155,8 @@ def test_summary_through_slack_within_15_seconds(
 ) -> None:
     """Default timeout settings: whatever the model does, the user has a summary within 15 s."""
     env = slack_env_factory(OPENAI_BASE_URL=llama_url, OPENAI_API_KEY="x", FLYWHEEL_LLM="openai",
-                            OPENAI_MODEL="smollm2")  # fmt: skip
-    env.fw.ctx.llm.context_tokens = N_CTX  # the server's --n_ctx
+                            OPENAI_MODEL="smollm2", OPENAI_CONTEXT_TOKENS=N_CTX)  # fmt: skip
+    assert env.fw.ctx.llm.context_tokens == N_CTX  # the server's --n_ctx, from the setting
     root = env.sim.post_message("C0REVIEW", THREAD[0][0], THREAD[0][1])
     for user, text in THREAD[1:]:
         env.sim.post_message("C0REVIEW", user, text, thread_ts=root)
