@@ -60,6 +60,8 @@ def build(http_url: str | None = None) -> dict[str, Any]:
     event_subscriptions: dict[str, Any] = {"bot_events": BOT_EVENTS}
     if events_url:
         interactivity["request_url"] = events_url
+        # Search menus (external_select, e.g. /okr new's parent) load their options from here.
+        interactivity["message_menu_options_url"] = events_url
         event_subscriptions["request_url"] = events_url
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},

@@ -521,20 +521,56 @@ def cycle_info(*, db_session: Session, clock: Clock) -> CycleInfo:
 
 
 def parent_candidates(
-    *, db_session: Session, clock: Clock, query: str = "", limit: int = 100
+    *,
+    db_session: Session,
+    clock: Clock,
+    query: str = "",
+    limit: int = 100,
+    team_ids: Iterable[int] = (),
 ) -> list[Objective]:
-    """Objectives of the current cycle a new one can align to, for the modal's parent picker."""
+    """Objectives of the current cycle a new one can align to, for the modal's parent picker.
+
+    With no `query`, the top of the alignment tree: company objectives (no parent), then those
+    of `team_ids` (the asker's teams), then the rest. With a query, the objectives it matches, most
+    relevant first: the exact ref (`O-12`, `o12`), the picker's own label (`O-12 Grow…`), a title
+    that starts with the query, a title that contains it, then refs that start with the number
+    typed (`O-1` → O-10, O-11…); within a rank, company objectives first, then by number.
+    Case-insensitive; LIKE's wildcards in the query are matched literally.
+    """
     key = clock.current().key
-    stmt = select(Objective).where(Objective.cycle_key == key)
-    text = (query or "").strip()
-    if text:
-        match = re.match(r"^[oO]-?(\d+)$", text)
-        if match:
-            stmt = stmt.where(Objective.id == int(match.group(1)))
-        else:
-            stmt = stmt.where(func.lower(Objective.title).like(f"%{text.lower()}%"))
-    # Parents first: company objectives, then the rest.
-    stmt = stmt.order_by(col(Objective.parent_id).is_not(None), col(Objective.id)).limit(limit)
+    text = " ".join((query or "").split()).lower()
+    base = select(Objective).where(Objective.cycle_key == key)
+    if not text:
+        teams = [t for t in team_ids if t is not None]
+        order: list[Any] = [col(Objective.parent_id).is_not(None)]
+        if teams:
+            order.append(sa.case((col(Objective.team_id).in_(teams), 0), else_=1))
+        return list(db_session.exec(base.order_by(*order, col(Objective.id)).limit(limit)).all())
+
+    def like(pattern: str) -> Any:
+        return func.lower(Objective.title).like(pattern, escape="\\")
+
+    def literal(part: str) -> str:
+        return part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    ranks: list[tuple[Any, int]] = []
+    ref = re.fullmatch(r"o-?(\d{1,9})", text)
+    labelled = re.fullmatch(r"o-?(\d{1,9}) (.+)", text)
+    if ref:
+        ranks.append((col(Objective.id) == int(ref.group(1)), 0))
+    if labelled:
+        number, rest = int(labelled.group(1)), literal(labelled.group(2))
+        ranks.append(((col(Objective.id) == number) & like(f"{rest}%"), 1))
+    ranks.append((like(f"{literal(text)}%"), 2))
+    ranks.append((like(f"%{literal(text)}%"), 3))
+    if ref:
+        ranks.append((sa.cast(col(Objective.id), sa.String).like(f"{int(ref.group(1))}%"), 4))
+    rank = sa.case(*ranks, else_=None)
+    stmt = (
+        base.where(rank.is_not(None))
+        .order_by(rank, col(Objective.parent_id).is_not(None), col(Objective.id))
+        .limit(limit)
+    )
     return list(db_session.exec(stmt).all())
 
 

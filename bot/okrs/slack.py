@@ -188,16 +188,26 @@ def open_new_modal(
     clock = _clock(ctx)
     with ctx.db.session() as s:
         teams = service.list_teams(db_session=s)
-        parents = service.parent_candidates(db_session=s, clock=clock, limit=300)
-        my_teams = service.team_ids_of(db_session=s, slack_id=user_id)
+        # The parent picker loads its options as the user types (`parent_options`); here we only
+        # need to know whether there is anything to align to.
+        with_parent = bool(service.parent_candidates(db_session=s, clock=clock, limit=1))
     view = views.new_objective_modal(
         teams=teams,
-        parents=parents,
+        with_parent=with_parent,
         cycle_key=clock.current().key,
         metadata={"channel": channel_id},
-        my_team_ids=my_teams,
     )
     client.views_open(trigger_id=trigger_id, view=view)
+
+
+def parent_options(ctx: AppContext, user_id: str, query: str) -> dict[str, Any]:
+    """The parent picker's options for what the user typed (at most Slack's 100)."""
+    with ctx.db.session() as s:
+        mine = set() if query.strip() else service.team_ids_of(db_session=s, slack_id=user_id)
+        parents = service.parent_candidates(
+            db_session=s, clock=_clock(ctx), query=query, limit=views.OPTIONS_LIMIT, team_ids=mine
+        )
+    return views.parent_options(parents, query=query, my_team_ids=mine)
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, Any]:
@@ -311,6 +321,17 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
 
     app.action(Action.NEW.pattern())(on_new_click)
+
+    def on_parent_options(ack: Ack, body: dict[str, Any]) -> None:
+        """`block_suggestion` from the create modal's parent picker, answered in the ack."""
+        try:
+            options = parent_options(ctx, body["user"]["id"], str(body.get("value") or ""))
+        except Exception:
+            log.exception("parent options failed")
+            options = {"options": []}  # Slack then shows "no results" rather than an error
+        ack(**options)
+
+    app.options(Field.PARENT.value)(on_parent_options)
 
     def ack_only(ack: Ack) -> None:
         ack()

@@ -20,6 +20,7 @@ from storage.models.okrs import Objective
 
 Block = views.Block
 MODAL_KR_ROWS = 5
+OPTIONS_LIMIT = 100  # Slack's most options in a block_suggestion answer
 # Leave room for the header, the footer and the share button.
 MESSAGE_BUDGET = views.MESSAGE_BLOCK_LIMIT - 4
 
@@ -465,15 +466,46 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": views.plain(text[:75]), "value": value}
 
 
+def parent_option(o: Objective) -> dict[str, Any]:
+    """One objective in the parent picker: `O-12 Title` (cut to Slack's 75 characters), its id."""
+    return _option(f"{oid(o.id)} {o.title}", str(o.id))
+
+
+def parent_options(
+    parents: list[Objective], *, query: str, my_team_ids: set[int] | None = None
+) -> dict[str, Any]:
+    """The answer to the parent picker's `block_suggestion`, within Slack's 100 options.
+
+    A search lists its matches as the service ranked them. The menu as it opens (no query) shows
+    the top of the alignment tree in groups: company objectives, the asker's teams', the rest.
+    """
+    parents = parents[:OPTIONS_LIMIT]
+    if query.strip() or not parents:
+        return {"options": [parent_option(p) for p in parents]}
+    mine = my_team_ids or set()
+    company = [p for p in parents if p.parent_id is None]
+    team_level = [p for p in parents if p.parent_id is not None and p.team_id in mine]
+    rest = [p for p in parents if p.parent_id is not None and p.team_id not in mine]
+    groups = [
+        {"label": views.plain(label), "options": [parent_option(p) for p in group]}
+        for label, group in (("Company and top level", company), ("Your teams", team_level), ("Other", rest))
+        if group
+    ]
+    return {"option_groups": groups}
+
+
 def new_objective_modal(
     *,
     teams: list[Team],
-    parents: list[Objective],
+    with_parent: bool,
     cycle_key: str,
     metadata: dict[str, Any],
-    my_team_ids: set[int] | None = None,
 ) -> dict[str, Any]:
-    """Objective, team, parent and up to five KRs, each in `/okr kr`'s grammar."""
+    """Objective, team, parent and up to five KRs, each in `/okr kr`'s grammar.
+
+    The parent is an `external_select`: Slack asks the app for options as the user types (see
+    `parent_options`), so any objective of the cycle can be found, however many there are.
+    """
     blocks: list[Block] = [
         views.context(
             f"Cycle {cycle_key}. Everyone can read OKRs; you, the parent's owner and admins can change them."
@@ -496,26 +528,7 @@ def new_objective_modal(
                 },
             }
         )
-    if parents:
-        mine = my_team_ids or set()
-        company = [p for p in parents if p.parent_id is None]
-        team_level = [p for p in parents if p.parent_id is not None and p.team_id in mine]
-        rest = [p for p in parents if p not in company and p not in team_level]
-        groups = []
-        budget = 100
-        for label, group in (("Company and top level", company), ("Your teams", team_level), ("Other", rest)):
-            chosen = group[:budget]
-            budget -= len(chosen)
-            if chosen:
-                groups.append(
-                    {
-                        "label": views.plain(label),
-                        "options": [
-                            _option(f"{format_id(Kind.OBJECTIVE, p.id or 0)} {p.title}", str(p.id))
-                            for p in chosen
-                        ],
-                    }
-                )
+    if with_parent:
         blocks.append(
             {
                 "type": "input",
@@ -523,12 +536,12 @@ def new_objective_modal(
                 "optional": True,
                 "label": views.plain("Aligned to (parent objective)"),
                 "element": {
-                    "type": "static_select",
+                    "type": "external_select",
                     "action_id": Field.PARENT.value,
-                    "placeholder": views.plain("Choose the objective this one supports"),
-                    "option_groups": groups,
+                    "placeholder": views.plain("Search by O-n or title"),
+                    "min_query_length": 0,
                 },
-                "hint": views.plain("Not listed? Use `/okr new <title> parent:O-n`."),
+                "hint": views.plain("Type O-12 or words of its title. Also: `/okr new <title> parent:O-n`."),
             }
         )
     for i in range(1, MODAL_KR_ROWS + 1):

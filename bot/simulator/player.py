@@ -40,6 +40,10 @@ from bot.simulator.workspace import (
 
 ACK_DEADLINE_SECONDS = 3.0
 VERIFICATION_TOKEN = "sim-verification-token"
+EXTERNAL_SELECTS = {"external_select", "multi_external_select"}
+MAX_SUGGESTED_OPTIONS = 100  # Slack shows nothing when an app answers with more
+# Loads an external select's options for a typed query: (element, block, query) → options.
+Suggest = Callable[[dict[str, Any], dict[str, Any], str], list[dict[str, Any]]]
 
 
 class InteractionError(ValueError):
@@ -78,6 +82,7 @@ class Player:
     signing_secret: str
     bot_url: str | None
     _http: httpx.Client | None
+    last_suggestion: Delivery | None = None  # the latest block_suggestion exchange, for tests
 
     # ---- transport ----------------------------------------------------------------------------
 
@@ -666,7 +671,8 @@ class Player:
                 for element in elements:
                     if element.get("action_id") != action_id or element.get("type") == "button":
                         continue
-                    state = self._state_entry(element, selected, block)
+                    suggest = self._suggester(user_id, kind, obj)
+                    state = self._state_entry(element, selected, block, suggest=suggest)
                     if kind == "view":
                         with self.workspace.lock:
                             obj.state_values.setdefault(block["block_id"], {})[action_id] = state
@@ -691,10 +697,104 @@ class Player:
                     )
         raise LookupError(f"no select menu {action_id!r} visible")
 
+    # ---- external data sources ------------------------------------------------------------------
+
+    def _suggester(self, user_id: str, kind: str, surface: Any) -> Suggest:
+        """How the user's client loads an external select's options on ``surface`` (each search is
+        its own signed request, whatever signing a test forces on the request that follows)."""
+
+        def suggest(element: dict[str, Any], block: dict[str, Any], query: str) -> list[dict[str, Any]]:
+            return self.load_options(user_id, element, block, query, kind=kind, surface=surface)
+
+        return suggest
+
+    def suggest(self, user_id: str, action_id: str, query: str = "", **sign: Any) -> list[dict[str, Any]]:
+        """Type ``query`` into the newest visible external select ``action_id``: the options the
+        bot offers, as Slack's client would list them (option groups flattened)."""
+        user_id = self._resolve_user(user_id)
+        for kind, obj, blocks in self.surfaces(user_id):
+            for block in blocks:
+                for element in _block_elements(block):
+                    if element.get("action_id") == action_id and element.get("type") in EXTERNAL_SELECTS:
+                        return self.load_options(
+                            user_id, element, block, query, kind=kind, surface=obj, **sign
+                        )
+        raise LookupError(f"no external select {action_id!r} visible")
+
+    def load_options(
+        self,
+        user_id: str,
+        element: dict[str, Any],
+        block: dict[str, Any],
+        query: str,
+        *,
+        kind: str,
+        surface: Any,
+        **sign: Any,
+    ) -> list[dict[str, Any]]:
+        """Send ``block_suggestion`` for ``query`` typed into ``element`` and read the answer.
+
+        Like Slack: nothing is sent while the query is shorter than ``min_query_length`` (default
+        3); the answer must be ``{"options": [...]}`` or ``{"option_groups": [...]}`` with at most
+        100 options, or the menu shows no choices.
+        """
+        label = _plain(block.get("label")) or str(element.get("action_id"))
+        least = int(element.get("min_query_length", 3))
+        if len(query) < least:
+            raise InteractionError(f"“{label}”: type at least {least} characters to search")
+        payload: dict[str, Any] = {
+            "type": "block_suggestion",
+            "user": self._user_obj(user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "action_id": element.get("action_id", ""),
+            "block_id": block.get("block_id", ""),
+            "value": query,
+        }
+        if kind == "view":
+            payload["container"] = {"type": "view", "view_id": surface.id}
+            payload["view"] = surface.to_slack()
+        else:
+            payload["container"] = {
+                "type": "message",
+                "message_ts": surface.ts,
+                "channel_id": surface.channel,
+                "is_ephemeral": kind == "ephemeral",
+            }
+            payload["channel"] = self._channel_obj(surface.channel)
+            if kind == "message":
+                payload["message"] = self.workspace.message_to_slack(surface)
+        delivery = self._post_payload(payload, **sign)
+        self.last_suggestion = delivery
+        failure = self._ack_failed(delivery)
+        if failure:
+            raise InteractionError(f"“{label}”: the app did not answer the search ({failure})")
+        body = delivery.json if isinstance(delivery.json, dict) else {}
+        if not isinstance(body.get("options", []), list) or not isinstance(
+            body.get("option_groups", []), list
+        ):
+            raise InteractionError(f"“{label}”: the app's answer has no options list")
+        options = element_options(body)
+        if len(options) > MAX_SUGGESTED_OPTIONS:
+            raise InteractionError(
+                f"“{label}”: the app answered {len(options)} options; Slack shows none past "
+                f"{MAX_SUGGESTED_OPTIONS}"
+            )
+        return options
+
     # ---- views --------------------------------------------------------------------------------
 
-    def _state_entry(self, element: dict[str, Any], value: Any, block: dict[str, Any]) -> dict[str, Any]:
-        """One ``state.values`` entry for an input element, from what a person would type/pick."""
+    def _state_entry(
+        self, element: dict[str, Any], value: Any, block: dict[str, Any], *, suggest: Suggest | None = None
+    ) -> dict[str, Any]:
+        """One ``state.values`` entry for an input element, from what a person would type/pick.
+
+        An external select's options come from the bot: ``suggest`` sends what is typed as the
+        query (``block_suggestion``) and the choice is made among the options it answers.
+        """
         etype = str(element.get("type", "plain_text_input"))
         entry: dict[str, Any] = {"type": etype}
 
@@ -706,7 +806,12 @@ class Player:
             return [str(p) for p in v]
 
         def option(v: str) -> dict[str, Any]:
-            options = element_options(element)
+            if etype in EXTERNAL_SELECTS:
+                if suggest is None:
+                    raise InteractionError(f"{element.get('action_id')}: no way to load its options here")
+                options = suggest(element, block, v)
+            else:
+                options = element_options(element)
             for opt in options:
                 if str(opt.get("value")) == v or _plain(opt.get("text")).lower() == v.lower():
                     return opt
@@ -714,7 +819,7 @@ class Player:
             starts = [o for o in options if _plain(o.get("text")).lower().startswith(v.lower() + " ")]
             if len(starts) == 1:
                 return starts[0]
-            choices = ", ".join(_plain(o.get("text")) for o in element_options(element))
+            choices = ", ".join(_plain(o.get("text")) for o in options) or "none"
             raise InteractionError(
                 f"{_plain(block.get('label')) or element.get('action_id')}: no option {v!r}"
                 f" (choices: {choices})"
@@ -780,7 +885,9 @@ class Player:
             entry[value_key] = initial
         return entry
 
-    def _build_state(self, view: View, values: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    def _build_state(
+        self, view: View, values: dict[str, Any], *, suggest: Suggest | None = None
+    ) -> dict[str, dict[str, dict[str, Any]]]:
         remaining = {str(k): v for k, v in values.items()}
         state: dict[str, dict[str, dict[str, Any]]] = {}
         inputs = [b for b in view.payload.get("blocks", []) if b.get("type") == "input"]
@@ -791,7 +898,7 @@ class Player:
             label = _plain(block.get("label"))
             key = chosen.get(block_id)
             if key is not None:
-                entry = self._state_entry(element, remaining.pop(key), block)
+                entry = self._state_entry(element, remaining.pop(key), block, suggest=suggest)
             elif block_id in view.state_values and action_id in view.state_values[block_id]:
                 entry = view.state_values[block_id][action_id]
             else:
@@ -856,7 +963,7 @@ class Player:
         view = self.workspace.find_view(view_id) if view_id else self.workspace.top_view(user_id)
         if view is None:
             raise InteractionError("no modal is open")
-        state = self._build_state(view, values or {})
+        state = self._build_state(view, values or {}, suggest=self._suggester(user_id, "view", view))
         with self.workspace.lock:
             view.state_values = state
         payload = self._interaction_base("view_submission", user_id)

@@ -93,7 +93,10 @@ def element_text(element: dict[str, Any], names: Names | None = None) -> str:
         return f"[image: {element.get('alt_text', '')}]"
     if etype in {"mrkdwn", "plain_text"}:
         return text_of(element, names)
-    if etype in {"static_select", "multi_static_select", "external_select", "multi_external_select"}:
+    if etype in {"external_select", "multi_external_select"}:  # options come from the app on search
+        initial = _initial_options(element, names)
+        return "[search…]" + (f" ({initial})" if initial else "")
+    if etype in {"static_select", "multi_static_select"}:
         placeholder = text_of(element.get("placeholder"), names) or "Select"
         options = [_option_text(o, names) for o in element_options(element)]
         initial = element.get("initial_option") or {}
@@ -118,6 +121,12 @@ def element_text(element: dict[str, Any], names: Names | None = None) -> str:
     if etype in {"checkboxes", "radio_buttons"}:
         return " ".join(f"( ) {_option_text(o, names)}" for o in element.get("options", []))
     return f"[{etype}]"
+
+
+def _initial_options(element: dict[str, Any], names: Names | None) -> str:
+    if element.get("initial_option"):
+        return _option_text(element["initial_option"], names)
+    return ", ".join(_option_text(o, names) for o in element.get("initial_options") or [])
 
 
 def element_options(element: dict[str, Any]) -> list[dict[str, Any]]:
@@ -184,6 +193,9 @@ def _input_block(block: dict[str, Any], names: Names | None, state: dict[str, An
         )
         value = current or init
         return f"{label}{optional}: [{options}]" + (f" ({value})" if value else "")
+    if etype in {"external_select", "multi_external_select"}:
+        value = current or _initial_options(element, names)
+        return f"{label}{optional}: [search…]" + (f" ({value})" if value else "")
     if etype in {"users_select", "multi_users_select"}:
         init = element.get("initial_user") or ", ".join(element.get("initial_users", []))
         value = current or (

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from bot.simulator import Simulator
 from bot.simulator.player import Delivery, InteractionError
-from bot.simulator.render import render_message
+from bot.simulator.render import render_message, text_of
 from bot.simulator.workspace import SlackError
 
 HELP = """\
@@ -24,7 +24,8 @@ Act as a Slack user; the bot's answers are printed after each line.
   as <U…|name>              switch user          in <#channel|C…>   switch channel
   home                      open the App Home tab
   click <label|action_id>   click the newest visible button with that label
-  select <action_id> <value>   pick an option in a select menu
+  select <action_id> <value>   pick an option in a select menu (a search menu: what you type)
+  search <action_id> [text] list what a search menu (external select) offers for the text
   submit a=1; b=two         submit the open modal (fields by label, block_id or action_id)
   close                     close the open modal
   shortcut <callback_id> <ts|last>   run a message shortcut on a message
@@ -54,6 +55,7 @@ class DemoShell:
             "home": self._home,
             "click": self._click,
             "select": self._select,
+            "search": self._search,
             "submit": self._submit,
             "close": self._close,
             "shortcut": self._shortcut,
@@ -228,6 +230,12 @@ class DemoShell:
         if delivery is None:
             self._say(f"selected {parts[1].strip()}")
         return self._after(delivery)
+
+    def _search(self, rest: str) -> bool:
+        parts = self._need(rest, "search <action_id> [text]").split(maxsplit=1)
+        options = self.sim.suggest(self.user_id, parts[0], parts[1].strip() if len(parts) > 1 else "")
+        self._say("\n".join(text_of(o.get("text")) for o in options) or "(no options)")
+        return True
 
     def _submit(self, rest: str) -> bool:
         values: dict[str, str] = {}

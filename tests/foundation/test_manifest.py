@@ -33,6 +33,8 @@ def test_manifest_validates_against_slacks_schema(http_url: str | None) -> None:
     data = yaml.safe_load(manifest.to_yaml(manifest.build(http_url)))
     errors = sorted(Draft7Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))
     assert errors == [], [f"{list(e.path)}: {e.message}" for e in errors]
+    if http_url:  # search menus (the /okr new parent picker) need Slack's options load URL
+        assert data["settings"]["interactivity"]["message_menu_options_url"] == f"{http_url}/slack/events"
 
 
 def test_manifest_lists_every_command_and_event_the_app_listens_to() -> None:

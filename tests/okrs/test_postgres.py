@@ -37,6 +37,10 @@ def test_okrs_on_postgresql(pg_url: str) -> None:
             growth = svc.find_team(db_session=s, name="GROWTH")
             team = svc.objectives_of_team(db_session=s, team=growth, clock=CLOCK)
             hits, total = svc.search(db_session=s, words="latency", clock=CLOCK)
+            # The parent picker's ranked search (CASE, CAST of the id, escaped LIKE) and its opening list.
+            picked = svc.parent_candidates(db_session=s, clock=CLOCK, query="o-1")
+            activ = svc.parent_candidates(db_session=s, clock=CLOCK, query="activ")
+            opening = svc.parent_candidates(db_session=s, clock=CLOCK, team_ids={growth.id or 0})
             exported = csv_io.export_csv(db_session=s)
             again = csv_io.import_okrs(db_session=s, text=exported, actor_id="U0MAYA", clock=CLOCK)
         assert [(o.objective.title, [k.kr.title for k in o.krs]) for o in mine] == [
@@ -46,6 +50,8 @@ def test_okrs_on_postgresql(pg_url: str) -> None:
         assert mine[0].team is not None and mine[0].team.name == "Growth"
         assert mine[0].krs[0].progress == pytest.approx(0.25) and mine[0].krs[1].kr.current == 20.5
         assert len(team) == 2 and total == 1 and hits[0].state.objective.title == "Activate “new” teams"
+        assert [o.title for o in picked] == ["Grow"] and [o.title for o in activ] == ["Activate “new” teams"]
+        assert [o.title for o in opening] == ["Grow", "Activate “new” teams", "No KRs yet"]
         assert exported == CSV
         assert again.ok and again.created == [] and again.updated == []
     finally:

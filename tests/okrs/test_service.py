@@ -366,6 +366,52 @@ def test_search_covers_titles_and_checkin_notes(db: Database, org: dict[str, int
     assert wildcard == []
 
 
+def test_parent_candidates_rank_what_was_typed(db: Database, org: dict[str, int]) -> None:
+    """The create modal's parent search: exact ref, then title prefix, then substring, then refs
+    that start with the number; the empty search is the top of the tree, the asker's teams next."""
+    company, team = org["company"], org["team"]  # O-1 "Grow the business", O-2 "Activate teams"
+
+    def make(title: str, parent: int | None = None, *, growth: bool = False, cycle: str | None = None) -> int:
+        with db.session() as s:
+            squad = s.get(Team, org["growth"]) if growth else None
+            o = svc.create_objective(
+                db_session=s,
+                actor_id="U0MAYA",
+                clock=CLOCK,
+                title=title,
+                parent_id=parent,
+                team=squad,
+                cycle_key=cycle,
+            )
+            return o.id or 0
+
+    reactivate = make("Reactivate churned teams", company)  # O-3: "activ" inside
+    activation = make("Activation everywhere", team, growth=True)  # O-4: "activ" first
+    active = make("Active customers double")  # O-5: company level, "activ" first
+    wildcard = make("Payments at 100% uptime")  # O-6
+    fillers = [make(f"Filler {i}", company) for i in range(6)]  # O-7 … O-12
+    make("Activate last cycle", cycle="2026-09")  # another cycle: never offered
+
+    def ids(query: str, **kw: object) -> list[int]:
+        with db.session() as s:
+            return [o.id or 0 for o in svc.parent_candidates(db_session=s, clock=CLOCK, query=query, **kw)]
+
+    # Title prefix before substring; company objectives first within a rank; the current cycle only.
+    assert ids("activ") == ids("  ACTIV ") == [active, team, activation, reactivate]
+    # A ref, with or without the dash, in any case, comes first — then refs starting with its number.
+    assert ids("O-4") == ids("o4") == [activation]
+    assert ids("O-1") == [company, 10, 11, 12] and set(fillers) >= {10, 11, 12}
+    # The picker's own label, as a person would paste it.
+    assert ids("O-2 activate t") == [team]
+    # LIKE's wildcards are plain characters.
+    assert ids("100%") == ids("%") == [wildcard]
+    assert ids("_") == [] and ids("nothing like this") == []
+    # No query: company objectives, then the asker's teams', then the rest; `limit` is kept.
+    everything = ids("", team_ids={org["growth"]})
+    assert everything == [company, active, wildcard, team, activation, reactivate, *fillers]
+    assert ids("", limit=3) == [company, active, wildcard]
+
+
 def test_tree_caps_and_counts(db: Database) -> None:
     """3 levels, 200 objectives: the caps bound what is loaded and the counts say what is hidden."""
     with db.session() as s:

@@ -6,7 +6,9 @@ a non-owner is refused and nothing changes → `/okr tree` → the export equals
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.demo.run import DemoStack
+from bot.okrs import scoring, service
 from bot.okrs.actions import Field
 from storage.models.okrs import CheckIn, KeyResult, Objective
 
@@ -276,3 +279,51 @@ def test_a_tree_of_200_objectives_stays_readable_and_drills_down(env: DemoStack,
     env.sim.settle()
     posted = env.sim.messages("C0GENERAL")[-1]
     assert "OKR tree" in str(posted.blocks) and "team Legal" in str(posted.blocks)
+
+
+def test_the_parent_picker_finds_any_objective_of_a_big_cycle(
+    slack_env_factory: Callable[..., DemoStack],
+) -> None:
+    """Hundreds of objectives: the modal's parent picker asks the app (`block_suggestion`) and finds
+    one far past the first 100, by title or by ref; the new objective is aligned to it."""
+    env = slack_env_factory(features=True)  # the demo company's OKRs, O-1 … O-13
+    sim = env.sim
+    clock = scoring.Clock.from_settings(env.fw.ctx.settings)
+    with env.db.session() as s:
+        for i in range(140):
+            service.create_objective(
+                db_session=s, actor_id="U0MAYA", clock=clock, title=f"Initiative {i:03}", parent_id=1
+            )
+        lisbon = service.create_objective(
+            db_session=s, actor_id="U0MAYA", clock=clock, title="Open an office in Lisbon", parent_id=1
+        ).id
+        total = s.exec(select(func.count()).select_from(Objective)).one()
+    assert lisbon is not None and lisbon > 150 and total > 150
+    sim.take_outputs()
+
+    sim.command("U0OMAR", "/okr", "new", channel_id="C0GROWTH")
+    seen = shown(env, "U0OMAR")
+    assert "Aligned to (parent objective) (optional): [search…]" in seen
+    assert "parent:O-n" in seen  # the quick-create hint stays
+
+    # Opening the menu (no query) lists the top of the tree within Slack's 100 options.
+    opened = sim.suggest("U0OMAR", Field.PARENT.value)
+    assert len(opened) == 100 and opened[0]["text"]["text"].startswith("O-1 ")
+    assert f"O-{lisbon} " not in str(opened)
+    # Typing part of the title, or the ref, finds it.
+    found = sim.suggest("U0OMAR", Field.PARENT.value, "lisbon")
+    assert [o["text"]["text"] for o in found] == [f"O-{lisbon} Open an office in Lisbon"]
+    assert sim.suggest("U0OMAR", Field.PARENT.value, f"o{lisbon}")[0]["value"] == str(lisbon)
+
+    sim.submit_view(
+        "U0OMAR",
+        {Field.TITLE.value: "Iberian launch", Field.TEAM.value: "Growth", Field.PARENT.value: f"O-{lisbon}"},
+    )
+    assert sim.last_suggestion is not None
+    sent = json.loads(urllib.parse.parse_qs(sim.last_suggestion.request_body)["payload"][0])
+    assert (sent["type"], sent["value"]) == ("block_suggestion", f"O-{lisbon}")  # what was typed
+    seen = shown(env, "U0OMAR")
+    assert "Created `O-" in seen and f"aligned to `O-{lisbon}`" in seen
+    with env.db.session() as s:
+        created = s.exec(select(Objective).where(Objective.title == "Iberian launch")).one()
+        assert (created.owner_id, created.parent_id) == ("U0OMAR", lisbon)

@@ -42,3 +42,22 @@ def test_the_home_section_stays_within_its_share_of_the_home() -> None:
     blocks = views.home_section(_states(12, 5), cycle_line="Cycle 2026-11 · 40 days left")
     assert len(blocks) <= 40
     assert "`/okr mine` shows them all" in str(blocks[-1])
+
+
+def test_parent_options_stay_within_slacks_100() -> None:
+    """The parent picker's answer: grouped as the menu opens, ranked for a search, never past 100."""
+    company = [Objective(id=i, cycle_key="2026-11", owner_id="U0MAYA", title=f"Goal {i}") for i in (1, 2)]
+    ours = [Objective(id=3, cycle_key="2026-11", owner_id="U0LENA", title="Ours", parent_id=1, team_id=7)]
+    others = [
+        Objective(id=i, cycle_key="2026-11", owner_id="U0OMAR", title="x" * 100, parent_id=2)
+        for i in range(4, 150)
+    ]
+    opened = views.parent_options(company + ours + others, query="", my_team_ids={7})
+    groups = opened["option_groups"]
+    assert [g["label"]["text"] for g in groups] == ["Company and top level", "Your teams", "Other"]
+    assert sum(len(g["options"]) for g in groups) == views.OPTIONS_LIMIT
+    assert groups[0]["options"][0]["text"]["text"] == "O-1 Goal 1" and groups[0]["options"][0]["value"] == "1"
+    assert all(len(o["text"]["text"]) <= 75 for g in groups for o in g["options"])
+    searched = views.parent_options(others, query="xx")
+    assert "option_groups" not in searched and len(searched["options"]) == views.OPTIONS_LIMIT
+    assert views.parent_options([], query="") == {"options": []}

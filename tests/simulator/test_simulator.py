@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from bot.simulator import BOT_USER_ID, Simulator
+from bot.simulator import APP_ID, BOT_USER_ID, TEAM_ID, InteractionError, Simulator
 from bot.simulator.render import mrkdwn, render_blocks
 from bot.simulator.repl import DemoShell
 
@@ -499,3 +499,115 @@ def test_modal_fields_can_be_named_by_part_of_their_label() -> None:
         "k1": "key result 1",
     }
     assert Player._assign_fields(inputs, ["unknown"]) == {}
+
+
+def test_external_select_loads_its_options_by_block_suggestion(sim: Simulator) -> None:
+    """A search menu (external_select): what is typed goes to the app as a signed block_suggestion,
+    the choice is made among the options it answers, and the submission carries that option."""
+    app = App(
+        signing_secret=SECRET,
+        client=WebClient(token=TOKEN, base_url=sim.api_url),
+        process_before_response=True,
+    )
+    cities = {"lis": "LIS Lisbon", "por": "POR Porto", "osl": "OSL Oslo", "ber": "BER Berlin"}
+
+    def option(value: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": cities[value]}, "value": value}
+
+    def select(action_id: str, **extra: Any) -> dict[str, Any]:
+        return {"type": "external_select", "action_id": action_id, **extra}
+
+    view = {
+        "type": "modal",
+        "callback_id": "trip",
+        "title": {"type": "plain_text", "text": "Trip"},
+        "submit": {"type": "plain_text", "text": "Go"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "to",
+                "label": {"type": "plain_text", "text": "Destination"},
+                "element": select("city", min_query_length=0),
+            },
+            {
+                "type": "input",
+                "block_id": "via",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Stopover"},
+                "element": select("stop", initial_option=option("osl")),  # default min_query_length 3
+            },
+        ],
+    }
+    submitted: list[dict[str, Any]] = []
+
+    @app.command("/trip")
+    def trip(ack: Any, command: dict[str, Any], client: WebClient) -> None:
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+        ack()
+
+    def suggest(ack: Any, body: dict[str, Any]) -> None:
+        typed = body["value"].lower()
+        hits = [v for v, text in cities.items() if typed in text.lower()]
+        if typed:
+            ack(options=[option(v) for v in hits])
+        else:  # the menu as it opens: grouped
+            ack(
+                option_groups=[{"label": {"type": "plain_text", "text": "South"}, "options": [option("lis")]}]
+            )
+
+    app.options("city")(suggest)
+    app.options("stop")(suggest)
+
+    @app.view("trip")
+    def save(ack: Any, view: dict[str, Any]) -> None:
+        submitted.append(view["state"]["values"])
+        ack()
+
+    receiver = _Receiver(_bolt_receiver(app))
+    sim.bot_url = receiver.url
+    try:
+        sim.command("lena", "/trip", "", "C0GENERAL")
+        sim.settle(idle=0.05)
+        [modal] = sim.take_outputs()
+        rendered = sim.render_output(modal)
+        assert (
+            "Destination: [search…]" in rendered and "Stopover (optional): [search…] (OSL Oslo)" in rendered
+        )
+        view_id = sim.top_view("U0LENA").id  # type: ignore[union-attr]
+
+        # The menu opens (an empty query) and lists the grouped options, flattened.
+        assert [o["value"] for o in sim.suggest("lena", "city")] == ["lis"]
+        # Picking by typing: the request is exactly Slack's, signed, with the typed text as `value`.
+        assert sim.select("lena", "city", "LIS") is None  # an input block: no block_actions
+        body, headers = receiver.requests[-1]
+        assert SignatureVerifier(SECRET).is_valid_request(body, headers)
+        assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+        form = urllib.parse.parse_qs(body.decode())
+        assert list(form) == ["payload"]
+        payload = json.loads(form["payload"][0])
+        assert payload["type"] == "block_suggestion" and "trigger_id" not in payload
+        assert (payload["action_id"], payload["block_id"], payload["value"]) == ("city", "to", "LIS")
+        assert payload["user"]["id"] == "U0LENA" and payload["team"]["id"] == TEAM_ID
+        assert payload["api_app_id"] == APP_ID
+        assert payload["container"] == {"type": "view", "view_id": view_id}
+        assert payload["view"]["id"] == view_id and payload["view"]["callback_id"] == "trip"
+        # "LIS" is the first word of the only option "LIS Lisbon": chosen, shown in the modal.
+        state = sim.top_view("U0LENA").state_values  # type: ignore[union-attr]
+        assert state["to"]["city"]["selected_option"] == option("lis")
+
+        # No match, or too short a query for the menu's min_query_length: nothing to choose.
+        with pytest.raises(InteractionError, match="no option 'Paris'"):
+            sim.select("lena", "city", "Paris")
+        with pytest.raises(InteractionError, match="at least 3 characters"):
+            sim.select("lena", "stop", "PO")
+        sent = len(receiver.requests)
+
+        sim.submit_view("lena", {"Stopover": "POR"})  # a suggestion, then the submission
+        assert len(receiver.requests) == sent + 2
+        suggestion = json.loads(urllib.parse.parse_qs(receiver.requests[-2][0].decode())["payload"][0])
+        assert (suggestion["type"], suggestion["value"]) == ("block_suggestion", "POR")
+        [values] = submitted
+        assert values["to"]["city"]["selected_option"]["value"] == "lis"
+        assert values["via"]["stop"]["selected_option"] == option("por")
+    finally:
+        receiver.close()
