@@ -169,17 +169,8 @@ def _summarize_and_deliver(
     replace_first: bool,
 ) -> None:
     """The lazy half of every summarize entry point: the summary, a refusal, or one calm line."""
-    deadline = Deadline.after(service.MODEL_DEADLINE_SECONDS)
     try:
-        result = service.summarize_thread(
-            db=ctx.db,
-            llm=ctx.llm,
-            source=SlackThreadSource(client),
-            channel_id=channel,
-            thread_ts=thread_ts,
-            requester=user,
-            deadline=deadline,
-        )
+        result = _summarize(ctx, client, user=user, channel=channel, thread_ts=thread_ts)
         payloads = views.summary_messages(result)
     except UserError as err:
         payloads = [views.refusal(str(err))]
@@ -198,6 +189,28 @@ def _summarize_and_deliver(
         )
     except Exception:
         log.exception("could not deliver the summary of %s/%s", channel, thread_ts)
+
+
+def _summarize(
+    ctx: AppContext,
+    client: WebClient,
+    *,
+    user: str,
+    channel: str,
+    thread_ts: str,
+    prefer_cached: bool = False,
+) -> service.Result:
+    """The service call every entry point shares: Slack as the thread source, one model deadline."""
+    return service.summarize_thread(
+        db=ctx.db,
+        llm=ctx.llm,
+        source=SlackThreadSource(client),
+        channel_id=channel,
+        thread_ts=thread_ts,
+        requester=user,
+        deadline=Deadline.after(service.MODEL_DEADLINE_SECONDS),
+        prefer_cached=prefer_cached,
+    )
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -319,15 +332,8 @@ def register(app: App, ctx: AppContext) -> None:
         user = body["user"]["id"]
         try:
             channel, thread_ts = views.parse_share_value(action.get("value", ""))
-            result = service.summarize_thread(
-                db=ctx.db,
-                llm=ctx.llm,
-                source=SlackThreadSource(client),
-                channel_id=channel,
-                thread_ts=thread_ts,
-                requester=user,
-                deadline=Deadline.after(service.MODEL_DEADLINE_SECONDS),
-                prefer_cached=True,
+            result = _summarize(
+                ctx, client, user=user, channel=channel, thread_ts=thread_ts, prefer_cached=True
             )
             for payload in views.summary_messages(result, shared_by=user):
                 client.chat_postMessage(
