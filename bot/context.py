@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.clock import Clock
 from bot.config import Settings
 from storage.db import Database
 
@@ -24,6 +25,8 @@ class AppContext:
     executor: ThreadPoolExecutor
     llm: Any = None
     home_sections: list[tuple[int, HomeSection]] = field(default_factory=list)
+    clock: Clock = field(default_factory=Clock)
+    jobs: list[Any] = field(default_factory=list)  # bot.jobs.Job, registered by features
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.settings.admins
@@ -32,3 +35,7 @@ class AppContext:
         """Features add their part of the App Home; `order` sorts them top to bottom."""
         self.home_sections.append((order, section))
         self.home_sections.sort(key=lambda pair: pair[0])
+
+    def add_job(self, job: Any) -> None:
+        """Features register periodic work here (a `bot.jobs.Job`); names are unique."""
+        self.jobs = [j for j in self.jobs if j.name != job.name] + [job]

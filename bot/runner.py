@@ -14,6 +14,9 @@ log = logging.getLogger(__name__)
 def run(settings: Settings, *, port: int) -> None:
     upgrade(settings.database_url)
     fw = build_app(settings)
+    from bot.jobs import JobRunner
+
+    JobRunner(fw.ctx, fw.app.client).start()
     from bot.server import build_asgi
     from bot.serving import serve_forever, start_in_thread
 

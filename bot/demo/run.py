@@ -102,7 +102,20 @@ def run_demo(*, lines: Iterable[str] | None, db_path: str | None, user: str, ver
         demo.sim.take_outputs()  # seeding output is not the user's
         if lines is None:
             print(_banner(start_user.name))
-        shell = DemoShell(demo.sim, user_id=start_user.id, channel_id="C0GENERAL", out=sys.stdout)
+        from bot.demo.commands import extra_commands
+
+        if lines is None:  # interactive: periodic jobs run on their own; scripts use `jobs`
+            from bot.jobs import JobRunner
+
+            runner = JobRunner(demo.fw.ctx, demo.fw.app.client).start()
+            stack.callback(runner.stop)
+        shell = DemoShell(
+            demo.sim,
+            user_id=start_user.id,
+            channel_id="C0GENERAL",
+            out=sys.stdout,
+            extra=extra_commands(demo.fw.ctx, demo.fw.app.client),
+        )
         return shell.run(lines) == 0
     return True
 

@@ -32,11 +32,22 @@ Act as a Slack user; the bot's answers are printed after each line.
   users · channels · history [n] · help · quit
 Lines starting with # are comments."""
 
+# A command the host adds (the demo adds `clock` and `jobs`): (shell, rest of line) -> understood.
+ExtraCommand = Callable[["DemoShell", str], bool]
+
 
 class DemoShell:
     """Reads demo lines, drives the simulator as the current user, prints the bot's output."""
 
-    def __init__(self, sim: Simulator, *, user_id: str, channel_id: str, out: TextIO) -> None:
+    def __init__(
+        self,
+        sim: Simulator,
+        *,
+        user_id: str,
+        channel_id: str,
+        out: TextIO,
+        extra: dict[str, tuple[str, ExtraCommand]] | None = None,
+    ) -> None:
         self.sim = sim
         self.user_id = user_id
         self.channel_id = channel_id
@@ -66,6 +77,10 @@ class DemoShell:
             "quit": self._quit,
             "exit": self._quit,
         }
+        # Host commands: name -> (help line, handler).
+        self._extra = dict(extra or {})
+        for name, (_usage, handler) in self._extra.items():
+            self._commands[name] = lambda rest, handler=handler: handler(self, rest)
 
     # ---- driving ------------------------------------------------------------------------------
 
@@ -119,6 +134,13 @@ class DemoShell:
             return self._error(message)
         except TimeoutError as exc:
             return self._error(str(exc))
+
+    def after(self, delivery: Delivery | None) -> bool:
+        """For host commands: wait for the bot and print what it showed (see `_after`)."""
+        return self._after(delivery)
+
+    def say(self, text: str) -> None:
+        self._say(text)
 
     def _error(self, message: str, *, hint: bool = False) -> bool:
         self.out.write(f"error: {message}" + (" (type `help` for the commands)" if hint else "") + "\n")
@@ -291,6 +313,8 @@ class DemoShell:
 
     def _help(self, rest: str) -> bool:
         self._say(HELP)
+        for usage, _handler in self._extra.values():
+            self._say(f"  {usage}")
         return True
 
     def _quit(self, rest: str) -> bool:

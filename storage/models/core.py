@@ -75,3 +75,20 @@ class AuditLog(SQLModel, table=True):
     record_id: str = Field(max_length=64)
     detail: str = Field(default="", max_length=4000)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Delivery(SQLModel, table=True):
+    """A once-only effect, claimed before it happens (see `bot/common/delivery.py`).
+
+    The primary key is the effect's identity, e.g. `ssp:breach:resolution:REQ-12` or
+    `digest:D-3:2026-12-01T09:00`; whoever inserts it first is the one who sends.
+    """
+
+    __tablename__ = "deliveries"
+
+    key: str = Field(primary_key=True, max_length=255)
+    kind: str = Field(max_length=32, index=True)
+    status: str = Field(default="claimed", max_length=16)  # claimed | sent | failed | skipped
+    detail: str = Field(default="", max_length=500)
+    claimed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
