@@ -8,7 +8,12 @@ modal inputs show their label, their options and their initial value.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.simulator.feed import Output
+
+if TYPE_CHECKING:
+    from bot.simulator.workspace import Workspace
 
 
 class Names(Protocol):
@@ -326,3 +331,44 @@ def render_view(
         if buttons:
             lines.append(" ".join(buttons))
     return "\n".join(lines)
+
+
+def render_output(output: Output, ws: Workspace) -> str:
+    """A readable block for one output, headed by where and to whom it was shown."""
+    user = f"@{ws.user_label(output.user)}" if output.user else ""
+    where = ws.channel_label(output.channel) if output.channel else ""
+    channel = ws.channels.get(output.channel or "")
+    is_dm = channel is not None and channel.is_im
+    thread = f", thread {output.thread_ts}" if output.thread_ts else ""
+    kind = output.kind
+    if kind == "ephemeral":
+        head = f"[ephemeral to {user} in {'DM' if is_dm else where}{thread}]"
+    elif kind == "message":
+        head = f"[DM to {user}{thread}]" if is_dm else f"[{where}{thread}]"
+    elif kind == "update":
+        head = f"[updated DM to {user}]" if is_dm else f"[updated in {where}{thread}]"
+        head = head[:-1] + f" {output.ts}]"
+    elif kind == "delete":
+        return f"[deleted {output.ts} in {'DM' if is_dm else where}]"
+    elif kind == "reaction":
+        return f"[reaction {output.text} on {output.ts} in {'DM' if is_dm else where}]"
+    elif kind == "modal":
+        view = output.view or {}
+        errors = output.raw.get("errors") or {}
+        title = (view.get("title") or {}).get("text", output.text)
+        head = f'[modal "{title}"' + (" with errors" if errors else "") + f" for {user}]"
+        body = render_view(
+            view, ws, state=(view.get("state") or {}).get("values"), errors=errors, with_title=False
+        )
+        return head + ("\n" + body if body else "")
+    elif kind == "modal_closed":
+        return f"[modal closed for {user}]"
+    elif kind == "home":
+        head = f"[App Home of {user}]"
+        return head + "\n" + render_view(output.view or {}, ws, with_title=False)
+    elif kind == "error":
+        return f"[error shown to {user}{' in ' + where if where else ''}] {output.text}"
+    else:
+        head = f"[{kind}]"
+    body = render_message(output.text, output.blocks, ws)
+    return head + ("\n" + body if body else "")
