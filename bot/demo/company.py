@@ -123,7 +123,10 @@ CHANNELS: tuple[DemoChannel, ...] = (
     ),
     DemoChannel("C0LEADS", "leads-only", ("U0MAYA", "U0PRIYA"), is_private=True),
     DemoChannel("C0INC42", "inc-42-checkout-errors", ("U0PRIYA", "U0JONAS", "U0TOM", "U0MAYA")),
+    # Published postmortems are announced here (FLYWHEEL_POSTMORTEM_CHANNEL in the demo).
+    DemoChannel("C0POSTMORTEMS", "postmortems", ALL),
 )
+POSTMORTEM_CHANNEL = "C0POSTMORTEMS"
 
 
 def user(name_or_id: str) -> DemoUser:

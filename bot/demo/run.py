@@ -58,6 +58,7 @@ def start_stack(
             "DATABASE_URL": db_url,
             "FLYWHEEL_LLM": "off",
             "FLYWHEEL_ADMINS": ",".join(u.id for u in company.USERS if u.is_admin),
+            "FLYWHEEL_POSTMORTEM_CHANNEL": company.POSTMORTEM_CHANNEL,
             "_env_file": None,
         }
         values.update(setting_overrides)

@@ -8,6 +8,7 @@ channel's chatter); the database side is what Flywheel would hold after an admin
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from sqlmodel import select
@@ -23,14 +24,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INCIDENT_CHATTER: tuple[tuple[str, str], ...] = (
-    ("U0TOM", "Alert: checkout error rate 12% (threshold 2%) since 14:02 UTC"),
-    ("U0JONAS", "Looking. Errors are 502s from the payment gateway adapter"),
-    ("U0PRIYA", "Declaring an incident, sev 2. Tom is incident commander"),
-    ("U0TOM", "Rolled back the 13:55 deploy of payments-adapter"),
-    ("U0JONAS", "Error rate back under 1% at 14:31; the connection pool size was cut to 5 in that deploy"),
-    ("U0PRIYA", "Customer support says about 1,800 checkouts failed; refunds not needed, retries worked"),
+# The incident channel's chatter: (minutes after the alert, who, what). The alert fired at 14:02 UTC
+# the day before the demo starts, so `/postmortem draft` there shows a timeline at real times.
+INCIDENT_CHATTER: tuple[tuple[int, str, str], ...] = (
+    (0, "U0TOM", "Alert: checkout error rate 12% (threshold 2%) since 14:02 UTC"),
+    (3, "U0JONAS", "Looking. Errors are 502s from the payment gateway adapter"),
+    (6, "U0PRIYA", "Declaring an incident, sev 2. Tom is incident commander"),
+    (11, "U0JONAS", "The adapter's connection pool is exhausted: 5 connections, 40 requests waiting"),
+    (14, "U0TOM", "Rolled back the 13:55 deploy of payments-adapter"),
+    (
+        29,
+        "U0JONAS",
+        "Error rate back under 1% at 14:31; the connection pool size was cut to 5 in that deploy",
+    ),
+    (33, "U0TOM", "Root cause: Jonas forgot to check the pool size in review"),
+    (41, "U0PRIYA", "Customer support says about 1,800 checkouts failed; refunds not needed, retries worked"),
+    (45, "U0MAYA", "谢谢大家。复盘时请关注为什么评审和 CI 都没有拦住这个配置变更。"),
 )
+INCIDENT_STARTED = (1, 14, 2)  # days before today, hour, minute (UTC)
+
+
+def incident_ts(minutes: int, *, now: float | None = None) -> str:
+    """The ts of a chatter line: `minutes` after the alert, which fired yesterday at 14:02 UTC."""
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.fromtimestamp(now if now is not None else time.time(), tz=UTC).date()
+    days, hour, minute = INCIDENT_STARTED
+    start = datetime(today.year, today.month, today.day, hour, minute, tzinfo=UTC) - timedelta(days=days)
+    return f"{(start + timedelta(minutes=minutes)).timestamp():.6f}"
 
 
 def seed_workspace(sim: Simulator) -> None:
@@ -54,8 +75,8 @@ def seed_conversations(sim: Simulator) -> None:
             root = sim.post_message("C0REVIEW", root_user, root_text)
             for user_id, text in msgs[1:]:
                 sim.post_message("C0REVIEW", user_id, text, thread_ts=root)
-    for user_id, text in INCIDENT_CHATTER:
-        sim.post_message("C0INC42", user_id, text)
+    for minutes, user_id, text in INCIDENT_CHATTER:
+        sim.post_message("C0INC42", user_id, text, ts=incident_ts(minutes))
 
 
 def seed_database(ctx: AppContext) -> None:
@@ -93,3 +114,6 @@ def seed_features(ctx: AppContext, client: WebClient) -> None:
     except ImportError:
         return
     okr_demo.seed(ctx, client)
+    from bot.postmortems import demo as postmortem_demo
+
+    postmortem_demo.seed(ctx, client)
