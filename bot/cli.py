@@ -133,8 +133,10 @@ def _first_line(exc: BaseException) -> str:
 
 def _register_features() -> None:
     from bot.okrs import cli as okrs_cli
+    from bot.postmortems import cli as postmortems_cli
 
     okrs_cli.register(import_app=import_app, export_app=export_app)
+    postmortems_cli.register(import_app=import_app, export_app=export_app)
 
 
 _register_features()

@@ -21,6 +21,7 @@ from bot.simulator.validation import validate_blocks, validate_view
 from bot.simulator.webapi.auth import AuthMethods
 from bot.simulator.webapi.chat import ChatMethods
 from bot.simulator.webapi.conversations import ConversationsMethods
+from bot.simulator.webapi.paging import _int
 from bot.simulator.webapi.reactions import ReactionsMethods
 from bot.simulator.webapi.response_urls import ResponseUrls
 from bot.simulator.webapi.server import WebApiServer, parse_params
@@ -77,6 +78,17 @@ class SlackWebApi(
             "reactions.add": self.reactions_add,
             "reactions.remove": self.reactions_remove,
         }
+
+    def cap_page(self, method: str, limit: int) -> None:
+        """Answer at most `limit` items per page from a paginated `method`, whatever the caller asks:
+        Slack may return fewer than `limit`, and a test can make a short channel span many pages."""
+        original = self.methods[method]
+
+        def capped(p: dict[str, Any]) -> dict[str, Any]:
+            asked = _int(p.get("limit"), limit)
+            return original({**p, "limit": str(min(asked, limit) if asked > 0 else limit)})
+
+        self.methods[method] = capped
 
     # -- failure injection and dispatch --
 
