@@ -348,7 +348,7 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
         "type": "modal",
         "title": views.plain(title[:24]),
         "close": views.plain("Close"),
-        "blocks": [views.section(f":warning: {views.escape(text)}")],
+        "blocks": [views.section(f":warning: {show(text)}")],
     }
 
 

@@ -707,8 +707,7 @@ def _move(
 ) -> Transition:
     d = detail(db_session=db_session, postmortem_id=postmortem_id)
     pm = d.pm
-    verb = "send for review" if target == Status.IN_REVIEW else "publish"
-    require_edit(db_session=db_session, pm=pm, actor_id=actor_id, is_admin=is_admin, doing=verb)
+    require_edit(db_session=db_session, pm=pm, actor_id=actor_id, is_admin=is_admin, doing="move")
     current = Status(pm.status)
     if current == target:
         raise UserError(f"{d.ref} is already {target.label}.")

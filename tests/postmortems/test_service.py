@@ -10,7 +10,6 @@ from sqlmodel import func, select
 from bot.common.errors import Forbidden, NotFound, UserError
 from bot.postmortems import rules, search
 from bot.postmortems import service as svc
-from bot.postmortems.rules import Status
 from storage.db import Database
 from storage.models import AuditLog
 from storage.models.postmortems import ActionItem, Postmortem, TimelineEntry
