@@ -128,7 +128,9 @@ def answer(ctx: AppContext, user_id: str, channel_id: str | None, request: p.Req
         tz = viewer_tz(ctx, user_id)
         with ctx.db.session() as s:
             pm = service.get(db_session=s, postmortem_id=request.postmortem_id)
-            service.require_edit(db_session=s, pm=pm, actor_id=user_id, is_admin=is_admin, doing="add action items to")
+            service.require_edit(
+                db_session=s, pm=pm, actor_id=user_id, is_admin=is_admin, doing="add action items to"
+            )
         owner = _resolve_owner(ctx, request.owner)
         due, rest = _split_due(request.due_words, ctx, tz)
         title = from_slack(" ".join([*request.title_words, *rest]))

@@ -21,7 +21,9 @@ COMPLETE = {
     "impact_count": "about 1,800 failed checkouts",
     "impact_duration": "29 minutes",
     "detection": "The error-rate alert fired at 14:02 UTC, 7 minutes after the deploy.",
-    "contributing_factors": "- The pool size change passed review and CI without a load test.\n- No alert on pool saturation.",
+    "contributing_factors": (
+        "- The pool size change passed review and CI without a load test.\n- No alert on pool saturation."
+    ),
     "went_well": "The rollback took 3 minutes; <@U0TOM> led the response.",
     "went_poorly": "The status page was updated late.",
     "got_lucky": "It happened outside the evening peak.",

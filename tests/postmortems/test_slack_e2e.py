@@ -93,7 +93,7 @@ def test_draft_in_the_incident_channel_to_publish(env: DemoStack) -> None:
     sim.submit_view(
         "U0PRIYA",
         {
-            "summary": "Checkout failed for 29 minutes after a deploy cut the payment adapter's connection pool to 5.",
+            "summary": "Checkout failed for 29 minutes after a deploy cut the adapter's pool to 5.",
             "impact": "Customers could not pay; retries worked, so no refunds were needed.",
             "who": "Checkout customers",
             "how many": "about 1,800 failed checkouts",
