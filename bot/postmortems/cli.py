@@ -17,7 +17,7 @@ def register(*, import_app: typer.Typer, export_app: typer.Typer) -> None:
         from bot.cli import settings_or_exit
         from bot.common.ids import Kind, parse_id
         from bot.people import service as people
-        from bot.postmortems import markdown, service
+        from bot.postmortems import markdown, service, workflow
         from bot.postmortems.rules import mentioned_users
         from storage.db import Database
         from storage.migrate import upgrade
@@ -39,7 +39,7 @@ def register(*, import_app: typer.Typer, export_app: typer.Typer) -> None:
                 ids = {d.pm.author_id, d.pm.published_by or "", *d.participants}
                 ids |= {e.posted_by or "" for e in d.timeline} | {e.added_by for e in d.timeline}
                 ids |= {a.owner_id for a in d.actions}
-                ids |= set(mentioned_users("\n".join(service.checked_texts(d).values())))
+                ids |= set(mentioned_users("\n".join(workflow.checked_texts(d).values())))
                 found = people.get_many(db_session=s, slack_ids=[i for i in ids if i])
                 names = {uid: people.display(p, uid) for uid, p in found.items()}
         except UserError as err:

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from sqlmodel import func, select
 
 from bot.context import AppContext
-from bot.postmortems import service
+from bot.postmortems import items, service, workflow
 from bot.postmortems.rules import ActionKind
 from storage.models.postmortems import Postmortem
 
@@ -208,7 +208,7 @@ def seed(ctx: AppContext, client: WebClient) -> None:
             )
             pid = pm.id or 0
             for minutes, who, text in spec.timeline:
-                service.add_timeline_entry(
+                items.add_timeline_entry(
                     db_session=s,
                     actor_id=spec.author,
                     is_admin=False,
@@ -218,7 +218,7 @@ def seed(ctx: AppContext, client: WebClient) -> None:
                     posted_by=who,
                 )
             for title, owner, due_in, kind, done in spec.actions:
-                item = service.add_action_item(
+                item = items.add_action_item(
                     db_session=s,
                     actor_id=spec.author,
                     is_admin=False,
@@ -230,11 +230,11 @@ def seed(ctx: AppContext, client: WebClient) -> None:
                     kind=kind,
                 )
                 if done:
-                    service.complete_action_item(
+                    items.complete_action_item(
                         db_session=s, actor_id=owner, is_admin=False, action_item_id=item.id or 0
                     )
             written = started + timedelta(days=2)
-            service.request_review(
+            workflow.request_review(
                 db_session=s,
                 actor_id=spec.author,
                 is_admin=False,
@@ -242,7 +242,7 @@ def seed(ctx: AppContext, client: WebClient) -> None:
                 confirmed=True,
                 now=written,
             )
-            service.publish(
+            workflow.publish(
                 db_session=s,
                 actor_id=spec.author,
                 is_admin=False,

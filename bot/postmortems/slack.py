@@ -31,12 +31,14 @@ from bot.postmortems import (
     blameless,
     channel,
     drafting,
+    items,
     modals,
     model,
     reminders,
     service,
     slack_modals,
     views,
+    workflow,
 )
 from bot.postmortems import parse as p
 from bot.postmortems.actions import Action
@@ -138,7 +140,7 @@ def answer(ctx: AppContext, user_id: str, channel_id: str | None, request: p.Req
         if not title.strip():
             raise UserError(f"What is the action item? {p.USAGE['action']}")
         with ctx.db.session() as s:
-            item = service.add_action_item(
+            item = items.add_action_item(
                 db_session=s,
                 actor_id=user_id,
                 is_admin=is_admin,
@@ -153,7 +155,7 @@ def answer(ctx: AppContext, user_id: str, channel_id: str | None, request: p.Req
         return views.action_added(item, pm, today_for(ctx, tz))
     if isinstance(request, p.Done):
         with ctx.db.session() as s:
-            item = service.complete_action_item(
+            item = items.complete_action_item(
                 db_session=s, actor_id=user_id, is_admin=is_admin, action_item_id=request.action_item_id
             )
         return views.action_done(item)
@@ -246,7 +248,7 @@ def draft(ctx: AppContext, client: WebClient, *, user_id: str, channel_id: str) 
             mode = "fallback"
     try:
         with ctx.db.session() as s:
-            drafted = service.draft_from_channel(
+            drafted = items.draft_from_channel(
                 db_session=s,
                 actor_id=user_id,
                 channel_id=channel_id,
@@ -262,13 +264,13 @@ def draft(ctx: AppContext, client: WebClient, *, user_id: str, channel_id: str) 
             linked = service.linked_to_channel(db_session=s, channel_id=channel_id)
             if not linked:
                 raise
-            drafted = service.Drafted(pm=linked[0], added=0, created=False)
+            drafted = items.Drafted(pm=linked[0], added=0, created=False)
         mode = "kept"
     tz = viewer_tz(ctx, user_id)
     with ctx.db.session() as s:
         d = service.detail(db_session=s, postmortem_id=drafted.pm.id or 0)
         if mode == "model":
-            found = service.findings_for(db_session=s, d=d)
+            found = workflow.findings_for(db_session=s, d=d)
             note = f"The blameless check already sees {len(found)} passage(s) to rephrase." if found else ""
     return views.drafted_message(
         d, added=drafted.added, created=drafted.created, mode=mode, tz=tz, today=today_for(ctx, tz), note=note
@@ -281,7 +283,7 @@ def model_findings(ctx: AppContext, d: service.Detail) -> list[blameless.Finding
         return []
     try:
         return model.blame_findings(
-            ctx.llm, fields=service.checked_texts(d), deadline=Deadline.after(CHECK_DEADLINE_SECONDS)
+            ctx.llm, fields=workflow.checked_texts(d), deadline=Deadline.after(CHECK_DEADLINE_SECONDS)
         )
     except LLMError as err:
         log.warning("model blame check of %s skipped: %s", d.ref, err)
@@ -294,8 +296,8 @@ def check(ctx: AppContext, user_id: str, postmortem_id: int) -> dict[str, Any]:
     tz = viewer_tz(ctx, user_id)
     with ctx.db.session() as s:
         d = service.detail(db_session=s, postmortem_id=postmortem_id)
-        found = service.findings_for(db_session=s, d=d)
-    extra = [f for f in model_findings(ctx, d) if all(service._disjoint(f, g) for g in found)]
+        found = workflow.findings_for(db_session=s, d=d)
+    extra = [f for f in model_findings(ctx, d) if all(workflow._disjoint(f, g) for g in found)]
     return views.findings_message(d, found + extra, labels_for(d, tz), target=None)
 
 
@@ -340,7 +342,7 @@ def move(
             d = service.detail(db_session=s, postmortem_id=postmortem_id)
             service.require_edit(db_session=s, pm=d.pm, actor_id=user_id, is_admin=is_admin, doing="move")
         extra = model_findings(ctx, d)
-    step = service.request_review if target == Status.IN_REVIEW else service.publish
+    step = workflow.request_review if target == Status.IN_REVIEW else workflow.publish
     with ctx.db.session() as s:
         result = step(
             db_session=s,
@@ -395,7 +397,7 @@ def on_pin(ctx: AppContext, client: WebClient, event: dict[str, Any]) -> None:
         link += f"?thread_ts={found['thread_ts']}&cid={channel_id}"
     try:
         with ctx.db.session() as s:
-            added = service.add_pinned_message(
+            added = items.add_pinned_message(
                 db_session=s,
                 actor_id=user_id,
                 channel_id=channel_id,
@@ -557,7 +559,7 @@ def register(app: App, ctx: AppContext) -> None:
         ok = False
         try:
             with ctx.db.session() as s:
-                item = service.complete_action_item(
+                item = items.complete_action_item(
                     db_session=s,
                     actor_id=user_id,
                     is_admin=ctx.is_admin(user_id),

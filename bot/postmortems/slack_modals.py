@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 
 from bot.common.errors import UserError
 from bot.context import AppContext
-from bot.postmortems import modals, service, views
+from bot.postmortems import items, modals, service, views
 from bot.postmortems.actions import Action, Callback, Field
 from bot.postmortems.rules import FIELDS, ActionStatus
 from bot.postmortems.viewer import refresh_home, show_message, today_for, viewer_tz
@@ -348,7 +348,7 @@ def register(app: App, ctx: AppContext) -> None:
         try:
             with ctx.db.session() as s:
                 if edit and delete:
-                    service.delete_timeline_entry(
+                    items.delete_timeline_entry(
                         db_session=s,
                         actor_id=user_id,
                         is_admin=ctx.is_admin(user_id),
@@ -356,7 +356,7 @@ def register(app: App, ctx: AppContext) -> None:
                         entry_id=int(meta.get("entry") or 0),
                     )
                 elif edit:
-                    service.edit_timeline_entry(
+                    items.edit_timeline_entry(
                         db_session=s,
                         actor_id=user_id,
                         is_admin=ctx.is_admin(user_id),
@@ -366,7 +366,7 @@ def register(app: App, ctx: AppContext) -> None:
                         text=text,
                     )
                 else:
-                    service.add_timeline_entry(
+                    items.add_timeline_entry(
                         db_session=s,
                         actor_id=user_id,
                         is_admin=ctx.is_admin(user_id),
@@ -427,7 +427,7 @@ def register(app: App, ctx: AppContext) -> None:
         try:
             with ctx.db.session() as s:
                 if edit:
-                    item = service.update_action_item(
+                    item = items.update_action_item(
                         db_session=s,
                         actor_id=user_id,
                         is_admin=ctx.is_admin(user_id),
@@ -440,7 +440,7 @@ def register(app: App, ctx: AppContext) -> None:
                         status=_selected(values, Field.STATUS.value) or ActionStatus.OPEN.value,
                     )
                 else:
-                    item = service.add_action_item(
+                    item = items.add_action_item(
                         db_session=s,
                         actor_id=user_id,
                         is_admin=ctx.is_admin(user_id),

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.postmortems import items
 from bot.postmortems import service as svc
 from storage.db import Database
 from storage.models import Person
@@ -60,7 +61,7 @@ def make_complete(
         )
         pid = pm.id or 0
         start = datetime(2026, 12, 1, 14, 2, tzinfo=UTC)
-        svc.add_timeline_entry(
+        items.add_timeline_entry(
             db_session=s,
             actor_id=author,
             is_admin=False,
@@ -72,7 +73,7 @@ def make_complete(
             source_link="https://acme.slack.com/archives/C0INC42/p1796047320000000",
             posted_by="U0TOM",
         )
-        svc.add_timeline_entry(
+        items.add_timeline_entry(
             db_session=s,
             actor_id=author,
             is_admin=False,
@@ -81,7 +82,7 @@ def make_complete(
             text="Rolled back the 13:55 deploy",
             posted_by=None,
         )
-        svc.add_action_item(
+        items.add_action_item(
             db_session=s,
             actor_id=author,
             is_admin=False,
@@ -92,7 +93,7 @@ def make_complete(
             today=TODAY,
             kind="preventative",
         )
-        svc.add_action_item(
+        items.add_action_item(
             db_session=s,
             actor_id=author,
             is_admin=False,

@@ -13,7 +13,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.common.errors import UserError
-from bot.postmortems import channel, drafting
+from bot.postmortems import channel, drafting, items
 from bot.postmortems import service as svc
 from bot.simulator import Simulator
 from storage.db import Database
@@ -79,7 +79,7 @@ def test_every_page_is_read_and_entries_are_in_time_order_at_their_own_time(
     assert human[0].link == f"https://flywheel-demo.slack.com/archives/C0INC/p{said[0].replace('.', '')}"
 
     with db.session() as s:
-        drafted = svc.draft_from_channel(
+        drafted = items.draft_from_channel(
             db_session=s,
             actor_id="U0PRIYA",
             channel_id="C0INC",
@@ -100,7 +100,7 @@ def test_drafting_again_adds_only_the_new_messages(sim: Simulator, db: Database)
     sim.api.cap_page("conversations.history", 4)
     client = WebClient(token="xoxb-t", base_url=sim.api_url)
 
-    def draft() -> svc.Drafted:
+    def draft() -> items.Drafted:
         entries = drafting.timeline_from(
             channel.history(client, "C0INC"),
             channel_id="C0INC",
@@ -108,7 +108,7 @@ def test_drafting_again_adds_only_the_new_messages(sim: Simulator, db: Database)
             bot_user_id="U0FLYWHEEL",
         )
         with db.session() as s:
-            return svc.draft_from_channel(
+            return items.draft_from_channel(
                 db_session=s,
                 actor_id="U0TOM",
                 channel_id="C0INC",

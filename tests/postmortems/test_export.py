@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.postmortems import markdown
+from bot.postmortems import items, markdown, workflow
 from bot.postmortems import service as svc
 from bot.postmortems.rules import FIELDS
 from storage.db import Database
@@ -29,14 +29,16 @@ def _sections(text: str) -> dict[str, str]:
 def _published(db: Database) -> int:
     pid = make_complete(db)
     with db.session() as s:
-        svc.request_review(
+        workflow.request_review(
             db_session=s, actor_id="U0PRIYA", is_admin=False, postmortem_id=pid, confirmed=True, now=NOW
         )
-        svc.publish(
+        workflow.publish(
             db_session=s, actor_id="U0JONAS", is_admin=False, postmortem_id=pid, confirmed=True, now=NOW
         )
         item = svc.action_items_of(db_session=s, owner_id="U0TOM")[0][0][0]
-        svc.complete_action_item(db_session=s, actor_id="U0TOM", is_admin=False, action_item_id=item.id or 0)
+        items.complete_action_item(
+            db_session=s, actor_id="U0TOM", is_admin=False, action_item_id=item.id or 0
+        )
     return pid
 
 

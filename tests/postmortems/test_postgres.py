@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from bot.common import delivery
-from bot.postmortems import markdown, search
+from bot.postmortems import items, markdown, search, workflow
 from bot.postmortems import service as svc
 from storage.db import Database
 from storage.migrate import upgrade
@@ -29,7 +29,7 @@ def test_postmortems_on_postgresql(pg_url: str) -> None:
             svc.create(db_session=s, actor_id="U0TOM", title="推荐服务超时", fields={"summary": "缓存未预热"})
         with db.session() as s:
             assert (
-                svc.add_pinned_message(
+                items.add_pinned_message(
                     db_session=s,
                     actor_id="U0LENA",
                     channel_id="C0INC42",
@@ -54,10 +54,10 @@ def test_postmortems_on_postgresql(pg_url: str) -> None:
             )
             s.flush()
         with db.session() as s:
-            assert svc.request_review(
+            assert workflow.request_review(
                 db_session=s, actor_id="U0PRIYA", is_admin=False, postmortem_id=pid
             ).done
-            assert svc.publish(db_session=s, actor_id="U0PRIYA", is_admin=False, postmortem_id=pid).done
+            assert workflow.publish(db_session=s, actor_id="U0PRIYA", is_admin=False, postmortem_id=pid).done
             since = svc.published_since(db_session=s, since=datetime.now(UTC) - timedelta(minutes=5))
             assert [p.id for p in since] == [pid]
             hits, _ = search.search(db_session=s, words="pool saturation")

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import func, select
 
 from bot.common.errors import Forbidden, NotFound, UserError
-from bot.postmortems import rules, search
+from bot.postmortems import items, rules, search, workflow
 from bot.postmortems import service as svc
 from storage.db import Database
 from storage.models import AuditLog
@@ -23,18 +23,18 @@ def _status(db: Database, pid: int) -> str:
 
 def _review(
     db: Database, pid: int, actor: str, *, admin: bool = False, confirmed: bool = True
-) -> svc.Transition:
+) -> workflow.Transition:
     with db.session() as s:
-        return svc.request_review(
+        return workflow.request_review(
             db_session=s, actor_id=actor, is_admin=admin, postmortem_id=pid, confirmed=confirmed
         )
 
 
 def _publish(
     db: Database, pid: int, actor: str, *, admin: bool = False, confirmed: bool = True
-) -> svc.Transition:
+) -> workflow.Transition:
     with db.session() as s:
-        return svc.publish(
+        return workflow.publish(
             db_session=s, actor_id=actor, is_admin=admin, postmortem_id=pid, confirmed=confirmed
         )
 
@@ -113,7 +113,7 @@ def test_findings_stop_the_move_until_confirmed_and_it_warns_never_blocks(db: Da
 def test_the_check_reads_timeline_entries_and_action_items_too(db: Database, people: None) -> None:
     pid = make_complete(db)
     with db.session() as s:
-        svc.add_timeline_entry(
+        items.add_timeline_entry(
             db_session=s,
             actor_id="U0PRIYA",
             is_admin=False,
@@ -121,7 +121,7 @@ def test_the_check_reads_timeline_entries_and_action_items_too(db: Database, peo
             at=datetime(2026, 12, 1, 14, 40, tzinfo=UTC),
             text="Tom 没有检查回滚脚本",
         )
-        svc.add_action_item(
+        items.add_action_item(
             db_session=s,
             actor_id="U0PRIYA",
             is_admin=False,
@@ -132,7 +132,7 @@ def test_the_check_reads_timeline_entries_and_action_items_too(db: Database, peo
             today=TODAY,
         )
         d = svc.detail(db_session=s, postmortem_id=pid)
-        found = svc.findings_for(db_session=s, d=d)
+        found = workflow.findings_for(db_session=s, d=d)
     assert sorted((f.field.split(":")[0], f.text) for f in found) == [
         ("action", "careless"),
         ("timeline", "Tom 没有检查"),
@@ -182,11 +182,11 @@ def test_a_timeline_entry_needs_text_and_a_message_is_added_once(db: Database, p
     pid = make_complete(db)
     with db.session() as s:
         with pytest.raises(UserError, match="The timeline entry is empty"):
-            svc.add_timeline_entry(
+            items.add_timeline_entry(
                 db_session=s, actor_id="U0PRIYA", is_admin=False, postmortem_id=pid, at=NOW, text=" \u200b\n "
             )
     with db.session() as s:
-        again = svc.add_pinned_message(
+        again = items.add_pinned_message(
             db_session=s,
             actor_id="U0LENA",
             channel_id="C0INC42",
@@ -206,7 +206,7 @@ def test_pinning_adds_at_the_posted_time_and_only_to_open_linked_postmortems(
 ) -> None:
     pid = make_complete(db)
     with db.session() as s:
-        added = svc.add_pinned_message(
+        added = items.add_pinned_message(
             db_session=s,
             actor_id="U0LENA",
             channel_id="C0INC42",
@@ -221,7 +221,7 @@ def test_pinning_adds_at_the_posted_time_and_only_to_open_linked_postmortems(
     _review(db, pid, "U0PRIYA")
     _publish(db, pid, "U0PRIYA")
     with db.session() as s:
-        late = svc.add_pinned_message(
+        late = items.add_pinned_message(
             db_session=s,
             actor_id="U0LENA",
             channel_id="C0INC42",
@@ -232,7 +232,7 @@ def test_pinning_adds_at_the_posted_time_and_only_to_open_linked_postmortems(
         )
         assert late == []
         assert (
-            svc.add_pinned_message(
+            items.add_pinned_message(
                 db_session=s,
                 actor_id="U0LENA",
                 channel_id="C0OTHER",
@@ -259,7 +259,7 @@ def test_action_items_bad_due_dates_and_owners_change_nothing(db: Database, peop
     assert rules.parse_due("2026-12-15", today=TODAY, now_local=now_local) == date(2026, 12, 15)
     with db.session() as s:
         with pytest.raises(UserError, match="is not someone I know"):
-            svc.add_action_item(
+            items.add_action_item(
                 db_session=s,
                 actor_id="U0PRIYA",
                 is_admin=False,
@@ -270,7 +270,7 @@ def test_action_items_bad_due_dates_and_owners_change_nothing(db: Database, peop
                 today=TODAY,
             )
         with pytest.raises(UserError, match="in the past"):
-            svc.add_action_item(
+            items.add_action_item(
                 db_session=s,
                 actor_id="U0PRIYA",
                 is_admin=False,
@@ -281,7 +281,7 @@ def test_action_items_bad_due_dates_and_owners_change_nothing(db: Database, peop
                 today=TODAY,
             )
         with pytest.raises(Forbidden):
-            svc.add_action_item(
+            items.add_action_item(
                 db_session=s,
                 actor_id="U0LENA",
                 is_admin=False,
@@ -302,20 +302,20 @@ def test_an_action_item_is_closed_by_its_owner_or_the_postmortem_people(db: Data
     with db.session() as s:
         tom_item = s.exec(select(ActionItem).where(ActionItem.owner_id == "U0TOM")).one()
         with pytest.raises(Forbidden, match=r"Only <@U0TOM> \(its owner\), the people on PM-1 or an admin"):
-            svc.complete_action_item(
+            items.complete_action_item(
                 db_session=s, actor_id="U0LENA", is_admin=False, action_item_id=tom_item.id or 0
             )
     with db.session() as s:
-        done = svc.complete_action_item(
+        done = items.complete_action_item(
             db_session=s, actor_id="U0TOM", is_admin=False, action_item_id=tom_item.id or 0
         )
         assert (done.status, done.done_by) == ("done", "U0TOM")
     with db.session() as s, pytest.raises(UserError, match="already done"):
-        svc.complete_action_item(
+        items.complete_action_item(
             db_session=s, actor_id="U0PRIYA", is_admin=False, action_item_id=tom_item.id or 0
         )
     with db.session() as s, pytest.raises(NotFound, match="There is no action item AI-99"):
-        svc.complete_action_item(db_session=s, actor_id="U0PRIYA", is_admin=False, action_item_id=99)
+        items.complete_action_item(db_session=s, actor_id="U0PRIYA", is_admin=False, action_item_id=99)
     _ = pid
 
 
@@ -327,7 +327,7 @@ def test_the_query_apis_for_digests_and_the_assistant(db: Database, people: None
     second = make_complete(db, author="U0TOM", participants=())
     _review(db, first, "U0PRIYA")
     with db.session() as s:
-        svc.publish(
+        workflow.publish(
             db_session=s, actor_id="U0PRIYA", is_admin=False, postmortem_id=first, confirmed=True, now=NOW
         )
         assert [p.id for p in svc.published_since(db_session=s, since=NOW - timedelta(hours=1))] == [first]

@@ -19,7 +19,7 @@ from sqlmodel import select
 from bot.demo import seed
 from bot.demo.run import DemoStack
 from bot.jobs import run_all
-from bot.postmortems import reminders
+from bot.postmortems import items, reminders, workflow
 from bot.postmortems import service as svc
 from bot.postmortems.actions import Field
 from storage.models import Delivery
@@ -217,7 +217,7 @@ def test_pushpin_adds_a_message_once_at_its_posted_time(env: DemoStack) -> None:
     sim.react("U0TOM", INC, reply, "pushpin")
     general = sim.post_message("C0GENERAL", "U0TOM", "Lunch?")
     sim.react("U0TOM", "C0GENERAL", general, "pushpin")
-    shown(env, "U0TOM")
+    assert "Added to the timeline of `PM-1`" in shown(env, "U0TOM", until=":pushpin: Added")
     texts = [e.text for e in timeline(env, 1)]
     assert texts == ["Pool size restored to 40 in the config repo", "Confirmed on the dashboard"]
     assert "thread_ts=" in timeline(env, 1)[1].source_link
@@ -226,9 +226,11 @@ def test_pushpin_adds_a_message_once_at_its_posted_time(env: DemoStack) -> None:
 def test_publish_names_empty_fields_then_publish_anyway(env: DemoStack) -> None:
     sim = env.sim
     sim.command("U0TOM", "/postmortem", "new Queue backlog sev:4", "C0PAYMENTS")
-    shown(env, "U0TOM", until=":pushpin: Added")
+    shown(env, "U0TOM")
     with env.db.session() as s:
-        svc.request_review(db_session=s, actor_id="U0TOM", is_admin=False, postmortem_id=1, confirmed=True)
+        workflow.request_review(
+            db_session=s, actor_id="U0TOM", is_admin=False, postmortem_id=1, confirmed=True
+        )
     sim.command("U0TOM", "/postmortem", "publish PM-1", "C0PAYMENTS")
     seen = shown(env, "U0TOM", until="can't be published")
     assert (
@@ -248,7 +250,7 @@ def test_publish_names_empty_fields_then_publish_anyway(env: DemoStack) -> None:
                 "contributing_factors": "The on-call engineer ignored the lag alert.",
             },
         )
-        svc.add_timeline_entry(
+        items.add_timeline_entry(
             db_session=s,
             actor_id="U0TOM",
             is_admin=False,
@@ -341,7 +343,7 @@ def test_app_home_lists_my_action_items_and_reminders_come_once_a_day(env: DemoS
             ("Resumable batch", "U0TOM", now.date()),  # tomorrow, in New York
             ("Runbook", "U0JONAS", now.date() + timedelta(days=9)),
         ]:
-            svc.add_action_item(
+            items.add_action_item(
                 db_session=s,
                 actor_id="U0PRIYA",
                 is_admin=False,
