@@ -127,5 +127,6 @@ def _banner(name: str) -> str:
         "Flywheel demo — the real bot against a local Slack simulator (no network, no token).\n"
         f"You are {name} in #general. People: {people}.\n"
         "Try: /okr mine · /okr tree · click Check in · as maya · in #product-review · "
-        "shortcut summarize_thread last · home · help · quit\n"
+        "shortcut summarize_thread last · in #inc-42-checkout-errors · /postmortem draft · "
+        "home · help · quit\n"
     )

@@ -15,16 +15,17 @@ from bot.common.errors import UserError
 from bot.common.ids import Kind, looks_like, parse_id
 from bot.postmortems.rules import Status
 
+# Shown inside mrkdwn error messages, so `<` and `>` are written as entities.
 USAGE = {
-    "new": "`/postmortem new [title] [sev:<1-4>]` (just `/postmortem new` opens the template)",
+    "new": "`/postmortem new [title] [sev:&lt;1-4&gt;]` (just `/postmortem new` opens the template)",
     "action": (
-        "`/postmortem action PM-n <title> owner:@user due:<YYYY-MM-DD> "
+        "`/postmortem action PM-n &lt;title&gt; owner:@user due:&lt;YYYY-MM-DD&gt; "
         "[type:detective|preventative|corrective]`"
     ),
     "done": "`/postmortem done AI-n`",
     "review": "`/postmortem review PM-n`",
     "publish": "`/postmortem publish PM-n`",
-    "search": "`/postmortem search <words>`",
+    "search": "`/postmortem search &lt;words&gt;`",
     "list": "`/postmortem list [draft|review|published]`",
     "edit": "`/postmortem edit PM-n`",
     "check": "`/postmortem check PM-n`",

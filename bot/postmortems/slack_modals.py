@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import date, datetime, time
 from typing import Any
 
@@ -19,6 +20,7 @@ from slack_sdk import WebClient
 
 from bot.common.errors import UserError
 from bot.context import AppContext
+from bot.people import service as people
 from bot.postmortems import items, modals, service, views
 from bot.postmortems.actions import Action, Callback, Field
 from bot.postmortems.rules import FIELDS, ActionStatus
@@ -182,6 +184,19 @@ def _refresh_parent(
     return True
 
 
+def plain_error(ctx: AppContext, message: str) -> str:
+    """A service's message for a modal's error line, which Slack shows as plain text: mentions
+    become names, code marks go, and it fits Slack's 150 characters."""
+
+    def name(m: re.Match[str]) -> str:
+        with ctx.db.session() as s:
+            person = people.get(db_session=s, slack_id=m.group(1))
+        return "@" + (people.display(person, m.group(1)) if person else m.group(1))
+
+    text = re.sub(r"<@([UW][A-Z0-9]+)>", name, message).replace("`", "")
+    return text if len(text) <= 150 else text[:149] + "…"
+
+
 def _field_errors(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     changes: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -313,7 +328,7 @@ def register(app: App, ctx: AppContext) -> None:
                         now=ctx.clock.now(),
                     )
         except UserError as err:
-            ack(response_action="errors", errors={title_field: err.message[:150]})
+            ack(response_action="errors", errors={title_field: plain_error(ctx, err.message)})
             return
         ack()
         pm_id, origin = pm.id or 0, meta.get("origin")
@@ -376,7 +391,7 @@ def register(app: App, ctx: AppContext) -> None:
                         source_link=link,
                     )
         except UserError as err:
-            ack(response_action="errors", errors={Field.TEXT.value: err.message[:150]})
+            ack(response_action="errors", errors={Field.TEXT.value: plain_error(ctx, err.message)})
             return
         ack()
 
@@ -457,7 +472,7 @@ def register(app: App, ctx: AppContext) -> None:
                 field = Field.DUE.value
             elif "owner" in err.message or "someone" in err.message:
                 field = Field.OWNER.value
-            ack(response_action="errors", errors={field: err.message[:150]})
+            ack(response_action="errors", errors={field: plain_error(ctx, err.message)})
             return
         ack()
 

@@ -202,7 +202,7 @@ def postmortem_blocks(d: Detail, *, tz: ZoneInfo, today: date) -> list[Block]:
         blocks.extend(views.sections("\n".join(action_line(a, today) for a in d.actions)))
     else:
         blocks.append(
-            views.context(f"None yet — `/postmortem action {d.ref} <title> owner:@user due:YYYY-MM-DD`")
+            views.context(f"None yet — `/postmortem action {d.ref} &lt;title&gt; owner:@user due:YYYY-MM-DD`")
         )
     return blocks
 
