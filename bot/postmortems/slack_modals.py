@@ -18,6 +18,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.common import views as common_views
 from bot.common.errors import UserError
 from bot.context import AppContext
 from bot.people import service as people
@@ -405,7 +406,7 @@ def register(app: App, ctx: AppContext) -> None:
                 client,
                 user_id,
                 meta.get("origin"),
-                {"text": text_, "blocks": [views.views.section(text_)]},
+                {"text": text_, "blocks": [common_views.section(text_)]},
             )
 
         ctx.executor.submit(after)
