@@ -28,7 +28,13 @@ class Person(PersonBase, table=True):
 
 
 class Team(SQLModel, table=True):
-    """A product team or a central service team. Service-specific columns come with /ssp."""
+    """A product team or a central service team (`kind`), in one table for every feature.
+
+    The service columns are set by `flywheel import teams` (see `bot/teams/`): SLA durations are
+    kept as written (`4h`, `3d`) because a day means one working day of `business_hours`, which
+    may change later; `confidential` hides the team's requests from everyone but the requester,
+    the team's members and admins.
+    """
 
     __tablename__ = "teams"
 
@@ -40,6 +46,11 @@ class Team(SQLModel, table=True):
     channel_id: str | None = Field(default=None, max_length=32)
     lead_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    first_response_sla: str | None = Field(default=None, max_length=16)
+    resolution_sla: str | None = Field(default=None, max_length=16)
+    business_hours: str | None = Field(default=None, max_length=120)
+    confidential: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TeamMember(SQLModel, table=True):
