@@ -137,6 +137,9 @@ def _register_features() -> None:
 
     okrs_cli.register(import_app=import_app, export_app=export_app)
     postmortems_cli.register(import_app=import_app, export_app=export_app)
+    from bot.teams import cli as teams_cli
+
+    teams_cli.register(import_app=import_app)
 
 
 _register_features()

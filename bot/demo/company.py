@@ -52,6 +52,8 @@ USERS: tuple[DemoUser, ...] = (
     DemoUser("U0TOM", "tom", "Tom Becker", "SRE", tz="America/New_York"),
 )
 
+# Product teams. The central service teams (analytics, legal, hr, research) are in
+# bot/demo/data/teams.yaml, loaded through `flywheel import teams`' own code.
 TEAMS: tuple[DemoTeam, ...] = (
     DemoTeam("company", "Company", "product", "U0MAYA", ("U0MAYA",), "C0GENERAL", "Company-level objectives"),
     DemoTeam(
@@ -71,36 +73,6 @@ TEAMS: tuple[DemoTeam, ...] = (
         ("U0PRIYA", "U0JONAS", "U0TOM"),
         "C0PAYMENTS",
         "Checkout and payouts",
-    ),
-    DemoTeam(
-        "analytics",
-        "Analytics",
-        "service",
-        "U0SOFIA",
-        ("U0SOFIA", "U0KENJI"),
-        "C0ANALYTICS",
-        "Dashboards, metrics definitions and ad-hoc analyses",
-    ),
-    DemoTeam(
-        "legal",
-        "Legal",
-        "service",
-        "U0AMARA",
-        ("U0AMARA",),
-        "C0LEGAL",
-        "Contracts, privacy and compliance reviews",
-    ),
-    DemoTeam(
-        "hr", "HR", "service", "U0LUCAS", ("U0LUCAS",), "C0HR", "Hiring, onboarding and people questions"
-    ),
-    DemoTeam(
-        "research",
-        "User research",
-        "service",
-        "U0NINA",
-        ("U0NINA",),
-        "C0RESEARCH",
-        "Interviews, usability tests and surveys",
     ),
 )
 

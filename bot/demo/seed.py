@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlmodel import select
@@ -79,8 +80,15 @@ def seed_conversations(sim: Simulator) -> None:
         sim.post_message("C0INC42", user_id, text, ts=incident_ts(minutes))
 
 
+TEAMS_YAML = Path(__file__).resolve().parent / "data" / "teams.yaml"
+
+
 def seed_database(ctx: AppContext) -> None:
-    """People and teams, as an admin's set-up would leave them. Idempotent."""
+    """People and teams, as an admin's set-up would leave them. Idempotent.
+
+    Product teams come from `company.TEAMS`; the service teams from `data/teams.yaml` through the
+    same import as `flywheel import teams`.
+    """
     with ctx.db.session() as s:
         for u in company.USERS:
             s.merge(
@@ -105,6 +113,16 @@ def seed_database(ctx: AppContext) -> None:
             for member in t.members:
                 if member not in existing:
                     s.add(TeamMember(team_id=team.id, slack_id=member))
+    from bot.teams import yaml_io
+
+    with ctx.db.session() as s:
+        report = yaml_io.import_teams(
+            db_session=s, text=TEAMS_YAML.read_text(encoding="utf-8"), actor_id="U0MAYA"
+        )
+    if not report.ok:  # the file ships with the code: a failure here is a bug worth shouting about
+        raise RuntimeError(
+            "demo teams did not import: " + "; ".join(f"line {e.line}: {e.reason}" for e in report.errors)
+        )
 
 
 def seed_features(ctx: AppContext, client: WebClient) -> None:
@@ -117,3 +135,6 @@ def seed_features(ctx: AppContext, client: WebClient) -> None:
     from bot.postmortems import demo as postmortem_demo
 
     postmortem_demo.seed(ctx, client)
+    from bot.requests import demo as requests_demo
+
+    requests_demo.seed(ctx, client)
