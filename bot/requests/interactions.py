@@ -131,12 +131,12 @@ def register(app: App, ctx: AppContext, *, open_request_modal: Callable[..., Non
                     now=now,
                 )
             message = views.detail_message(detail, now, notify.tz_of(ctx, user_id), viewer=user_id)
-            message["blocks"].insert(0, cv.section(f":white_check_mark: {views.change_text(change)}"))
+            message["blocks"].insert(0, cv.section(f":white_check_mark: {views.done_text(change)}"))
             respond(**message, replace_original=True)
         elif where == "message" and change.request.intake_ts != (body.get("container") or {}).get(
             "message_ts"
         ):
-            respond(text=views.change_text(change), response_type="ephemeral", replace_original=False)
+            respond(text=views.done_text(change), response_type="ephemeral", replace_original=False)
 
     def verb(fn: Callable[..., service.Change]) -> Callable[[dict[str, Any], WebClient, Respond, str], None]:
         def handler(body: dict[str, Any], client: WebClient, respond: Respond, value: str) -> None:

@@ -167,7 +167,7 @@ def answer(ctx: AppContext, client: WebClient, user_id: str, parsed: p.Parsed) -
             detail = queries.status(
                 db_session=s, request_id=parsed.request_id, user_id=user_id, is_admin=admin, now=now
             )
-        done = views.change_text(change)
+        done = views.done_text(change)
         message = views.detail_message(detail, now, _tz(ctx, user_id), viewer=user_id)
         message["blocks"].insert(0, cv.section(f":white_check_mark: {done}"))
         return message

@@ -180,7 +180,7 @@ def created_message(req: ServiceRequest, team: Team, tz: str) -> dict[str, Any]:
         f":white_check_mark: Filed `{service.ref(req.id)}` with *{esc(team.name)}*: {esc(req.summary[:300])}"
     ]
     if due:
-        lines.append(due.capitalize())
+        lines.append(due[0].upper() + due[1:])
     return views.message(
         f"Filed {service.ref(req.id)} with {team.name}",
         [
@@ -368,6 +368,24 @@ def change_text(change: service.Change) -> str:
     if e.kind == "rating":
         return f"{ref} was rated {e.detail}/5."
     return f"{ref} changed ({e.kind})."
+
+
+def done_text(change: service.Change) -> str:
+    """The confirmation for the person who made the change."""
+    req, e = change.request, change.event
+    ref = f"`{service.ref(req.id)}`"
+    if e.kind == "assigned":
+        return f"{ref} is assigned to <@{e.detail}> and {service.status_label(req.status)}."
+    if e.kind == "comment":
+        resumed = (
+            " It waited on the requester, so it is in progress again." if change.extra.get("resumed") else ""
+        )
+        return f"Comment added to {ref}.{resumed}"
+    if e.kind == "rating":
+        return f"You rated {ref} {e.detail}/5."
+    if e.to_status == "waiting":
+        return f"{ref} now waits on <@{req.requester_id}>; its resolution clock is paused until they comment."
+    return f"{ref} is now *{service.status_label(req.status)}*."
 
 
 def change_dm(change: service.Change) -> dict[str, Any]:
