@@ -272,15 +272,17 @@ def read_teams(text: str) -> tuple[list[TeamEntry], list[LineError]]:
         if not isinstance(item, yaml.MappingNode):
             errors.append(LineError(_line(item), "each team must be a mapping starting with `- key:`"))
             continue
+        key = next(
+            (str(v.value).strip() for k, v in item.value if k.value == "key" and isinstance(v, yaml.ScalarNode)), ""
+        )
+        if key and key in seen:
+            errors.append(LineError(_line(item), f"team `{key}` is already defined on line {seen[key]}"))
+            continue
+        if key:
+            seen[key] = _line(item)
         entry = _parse_team(item, errors)
         if entry is None:
             continue
-        if entry.key in seen:
-            errors.append(
-                LineError(entry.line, f"team `{entry.key}` is already defined on line {seen[entry.key]}")
-            )
-            continue
-        seen[entry.key] = entry.line
         entries.append(entry)
     if not entries and not errors:
         errors.append(LineError(_line(teams_node), "the file lists no teams"))
