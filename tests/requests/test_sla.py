@@ -51,7 +51,9 @@ def test_due_times_warnings_and_a_pause(db: Database) -> None:
     load_teams(db)
     legal = team(db, "legal")
     with db.session() as s:
-        change = service.create(db_session=s, team=legal, requester_id="U0LENA", summary="DPA review", now=MONDAY_SGT)
+        change = service.create(
+            db_session=s, team=legal, requester_id="U0LENA", summary="DPA review", now=MONDAY_SGT
+        )
         req = change.request
         # First response 4h → Monday 13:00 SGT, warned at 80% (3h12m) → 12:12.
         assert req.first_response_due == utc(2026, 12, 7, 5, 0)
@@ -62,16 +64,32 @@ def test_due_times_warnings_and_a_pause(db: Database) -> None:
         assert req.next_check_at == req.first_response_warn_at
         rid = req.id or 0
         # Claimed Monday 10:00: first response done; in progress.
-        service.claim(db_session=s, request_id=rid, actor_id="U0AMARA", is_admin=False, now=MONDAY_SGT + timedelta(hours=1))
+        service.claim(
+            db_session=s,
+            request_id=rid,
+            actor_id="U0AMARA",
+            is_admin=False,
+            now=MONDAY_SGT + timedelta(hours=1),
+        )
         # Monday 18:00 SGT (9h used) it waits on the requester over the weekend-free week…
         service.wait(
-            db_session=s, request_id=rid, actor_id="U0AMARA", is_admin=False, note="Send the DPA", now=utc(2026, 12, 7, 10, 0)
+            db_session=s,
+            request_id=rid,
+            actor_id="U0AMARA",
+            is_admin=False,
+            note="Send the DPA",
+            now=utc(2026, 12, 7, 10, 0),
         )
         req = s.get(ServiceRequest, rid)
         assert req is not None and req.resolution_due is None and req.resolution_used_s == 9 * 3600
         # …until Thursday 09:00, when the requester answers: 18h are left → Friday 18:00 SGT.
         service.comment(
-            db_session=s, request_id=rid, actor_id="U0LENA", is_admin=False, text="Attached", now=utc(2026, 12, 10, 1, 0)
+            db_session=s,
+            request_id=rid,
+            actor_id="U0LENA",
+            is_admin=False,
+            text="Attached",
+            now=utc(2026, 12, 10, 1, 0),
         )
         req = s.get(ServiceRequest, rid)
         assert req is not None and req.status == "in_progress"
@@ -85,16 +103,30 @@ def test_a_pause_over_a_weekend_in_berlin(db: Database) -> None:
     analytics = team(db, "analytics")
     friday_noon = utc(2026, 12, 11, 11, 0)  # Fri 12:00 Berlin
     with db.session() as s:
-        rid = service.create(
-            db_session=s, team=analytics, requester_id="U0LENA", summary="Funnel", now=MONDAY_BERLIN
-        ).request.id or 0
+        rid = (
+            service.create(
+                db_session=s, team=analytics, requester_id="U0LENA", summary="Funnel", now=MONDAY_BERLIN
+            ).request.id
+            or 0
+        )
         # 2d = 18h from Monday 09:00 → Tuesday 18:00 Berlin.
         assert s.get(ServiceRequest, rid).resolution_due == utc(2026, 12, 8, 17, 0)  # type: ignore[union-attr]
-        service.wait(db_session=s, request_id=rid, actor_id="U0SOFIA", is_admin=False, note="?", now=MONDAY_BERLIN + timedelta(hours=3))
-        service.comment(db_session=s, request_id=rid, actor_id="U0LENA", is_admin=False, text="!", now=friday_noon)
+        service.wait(
+            db_session=s,
+            request_id=rid,
+            actor_id="U0SOFIA",
+            is_admin=False,
+            note="?",
+            now=MONDAY_BERLIN + timedelta(hours=3),
+        )
+        service.comment(
+            db_session=s, request_id=rid, actor_id="U0LENA", is_admin=False, text="!", now=friday_noon
+        )
         req = s.get(ServiceRequest, rid)
         # 3h used before the pause, 15h left from Friday 12:00: 6h Friday, 9h Monday → Monday 18:00.
         assert req is not None and req.resolution_due == utc(2026, 12, 14, 17, 0)
-        service.resolve(db_session=s, request_id=rid, actor_id="U0SOFIA", is_admin=False, now=utc(2026, 12, 14, 9, 0))
+        service.resolve(
+            db_session=s, request_id=rid, actor_id="U0SOFIA", is_admin=False, now=utc(2026, 12, 14, 9, 0)
+        )
         req = s.get(ServiceRequest, rid)
         assert req is not None and sla.resolution_time(req) == timedelta(hours=3 + 6 + 1)

@@ -29,7 +29,9 @@ def test_warning_then_breach_once_each_through_slack(slack_env: DemoStack) -> No
     env, ctx = slack_env, slack_env.fw.ctx
     client = env.fw.app.client
     ctx.clock.freeze(MONDAY_BERLIN)  # Monday 09:00 Berlin
-    env.sim.command("U0LENA", "/ssp", "request analytics Cohort retention numbers for the board", channel_id="C0GROWTH")
+    env.sim.command(
+        "U0LENA", "/ssp", "request analytics Cohort retention numbers for the board", channel_id="C0GROWTH"
+    )
     env.sim.settle()
     with env.db.session() as s:
         rid = s.exec(select(RequestEvent.request_id)).first()
@@ -60,7 +62,10 @@ def test_warning_then_breach_once_each_through_slack(slack_env: DemoStack) -> No
     env.sim.settle()
     out = env.sim.take_outputs()
     breaches = [o for o in out if o.kind == "message" and "breached its resolution SLA" in (o.text or "")]
-    assert sorted((o.channel == "C0ANALYTICS", o.user) for o in breaches) == [(False, "U0SOFIA"), (True, None)]
+    assert sorted((o.channel == "C0ANALYTICS", o.user) for o in breaches) == [
+        (False, "U0SOFIA"),
+        (True, None),
+    ]
     assert len(_events(env.db, "sla_breach")) == 1
     updated = [o for o in out if o.kind == "update" and o.channel == "C0ANALYTICS"]
     assert updated and "SLA breached" in env.sim.render_output(updated[-1])
@@ -94,7 +99,9 @@ def _race(url: str) -> tuple[list[str], int]:
     start = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
     with db.session() as s:
         for i in range(20):
-            service.create(db_session=s, team=research, requester_id="U0OMAR", summary=f"Study {i}", now=start)
+            service.create(
+                db_session=s, team=research, requester_id="U0OMAR", summary=f"Study {i}", now=start
+            )
     won: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(2)

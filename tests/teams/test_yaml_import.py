@@ -71,7 +71,9 @@ def _run(db: Database, text: str, dry_run: bool = False) -> yaml_io.TeamsReport:
 
 def _counts(db: Database) -> tuple[int, int, int]:
     with db.session() as s:
-        return tuple(int(s.exec(select(func.count()).select_from(t)).one()) for t in (Team, TeamMember, TeamFaq))  # type: ignore[return-value]
+        return tuple(
+            int(s.exec(select(func.count()).select_from(t)).one()) for t in (Team, TeamMember, TeamFaq)
+        )  # type: ignore[return-value]
 
 
 def test_import_creates_updates_and_is_idempotent(db: Database) -> None:
