@@ -13,7 +13,10 @@ from bot.common.errors import UserError
 from bot.common.ids import Kind, looks_like, parse_id
 
 USAGE = {
-    "request": "`/ssp request &lt;team&gt; &lt;summary…&gt; [urgency:low|normal|high|urgent]` (or `/ssp request` for a form)",
+    "request": (
+        "`/ssp request &lt;team&gt; &lt;summary…&gt; [urgency:low|normal|high|urgent]` "
+        "(or `/ssp request` for a form)"
+    ),
     "claim": "`/ssp claim REQ-n`",
     "assign": "`/ssp assign REQ-n @user`",
     "comment": "`/ssp comment REQ-n &lt;text&gt;`",

@@ -186,7 +186,8 @@ def created_message(req: ServiceRequest, team: Team, tz: str) -> dict[str, Any]:
         [
             views.section("\n".join(lines), accessory=open_button(req.id or 0)),
             views.context(
-                f"You'll get a DM on every change. Follow it with `/ssp {service.ref(req.id)}` or `/ssp mine`."
+                f"You'll get a DM on every change. "
+                f"Follow it with `/ssp {service.ref(req.id)}` or `/ssp mine`."
             ),
         ],
     )
@@ -239,7 +240,8 @@ EVENT_TEXT = {
 def event_line(e: RequestEvent, tz: str) -> str:
     who = "Flywheel" if e.actor_id == service.WATCHER else f"<@{e.actor_id}>"
     if e.kind == "status":
-        text = f"moved it {service.status_label(e.from_status or '')} → *{service.status_label(e.to_status or '')}*"
+        old, new = service.status_label(e.from_status or ""), service.status_label(e.to_status or "")
+        text = f"moved it {old} → *{new}*"
         if e.detail:
             text += f": {esc(e.detail[:500])}"
     else:
@@ -342,7 +344,8 @@ def intake_message(req: ServiceRequest, team: Team, now: datetime) -> dict[str, 
         )
     else:
         blocks.append(views.actions(views.button("Reopen", Action.REOPEN.for_id(rid), str(rid))))
-    text = f"{service.ref(rid)} from {req.requester_id}: {req.summary[:200]} ({service.status_label(req.status)})"
+    state = service.status_label(req.status)
+    text = f"{service.ref(rid)} from {req.requester_id}: {req.summary[:200]} ({state})"
     return {"text": text, "blocks": blocks}
 
 
@@ -363,7 +366,10 @@ def change_text(change: service.Change) -> str:
     if e.kind == "status":
         note = f": {esc(e.detail[:1500])}" if e.detail else ""
         if e.to_status == "waiting":
-            return f"{who} needs something from you on {ref}{note}\nAnswer with `/ssp comment {service.ref(req.id)} <text>` — the SLA clock is paused until you do."
+            return (
+                f"{who} needs something from you on {ref}{note}\nAnswer with "
+                f"`/ssp comment {service.ref(req.id)} &lt;text&gt;` — the SLA clock is paused until you do."
+            )
         return f"{who} moved {ref} to *{service.status_label(e.to_status or '')}*{note}"
     if e.kind == "rating":
         return f"{ref} was rated {e.detail}/5."
@@ -445,7 +451,8 @@ def breach_message(req: ServiceRequest, team: Team, clock: str, due: datetime, t
 
 
 def closed_dm(req: ServiceRequest) -> dict[str, Any]:
-    text = f"`{service.ref(req.id)}` was closed after a week resolved. Reopen it with `/ssp reopen {service.ref(req.id)}`."
+    ref = service.ref(req.id)
+    text = f"`{ref}` was closed after a week resolved. Reopen it with `/ssp reopen {ref}`."
     return {"text": text, "blocks": [views.section(text)]}
 
 
@@ -516,7 +523,10 @@ def faq_index_message(entries: list[CatalogueEntry]) -> dict[str, Any]:
 
 def faq_added(team: Team, entry: TeamFaq, created: bool) -> dict[str, Any]:
     verb = "Added to" if created else "Updated in"
-    text = f":white_check_mark: {verb} the FAQ of {esc(team.name)} ({faq_ref(entry.id)}): *{esc(entry.question[:300])}*"
+    text = (
+        f":white_check_mark: {verb} the FAQ of {esc(team.name)} ({faq_ref(entry.id)}): "
+        f"*{esc(entry.question[:300])}*"
+    )
     return views.message(f"{verb} the FAQ of {team.name}", [views.section(text)])
 
 

@@ -272,9 +272,10 @@ def read_teams(text: str) -> tuple[list[TeamEntry], list[LineError]]:
         if not isinstance(item, yaml.MappingNode):
             errors.append(LineError(_line(item), "each team must be a mapping starting with `- key:`"))
             continue
-        key = next(
-            (str(v.value).strip() for k, v in item.value if k.value == "key" and isinstance(v, yaml.ScalarNode)), ""
-        )
+        keys = [
+            str(v.value).strip() for k, v in item.value if k.value == "key" and isinstance(v, yaml.ScalarNode)
+        ]
+        key = keys[0] if keys else ""
         if key and key in seen:
             errors.append(LineError(_line(item), f"team `{key}` is already defined on line {seen[key]}"))
             continue

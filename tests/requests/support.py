@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from storage.db import Database
-from storage.models import Team
-
 from bot.teams import service as teams
 from bot.teams import yaml_io
+from storage.db import Database
+from storage.models import Team
 
 TEAMS = """\
 teams:
