@@ -8,9 +8,11 @@ points for other features (digests, the DM assistant) are `mine`, `queue`, `stat
 
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func
@@ -19,7 +21,7 @@ from sqlmodel import Session, col, select
 from bot.common.errors import Forbidden, UserError
 from bot.requests import service, sla
 from bot.teams import service as teams
-from storage.models import Team
+from storage.models import Person, Team, TeamMember
 from storage.models.requests import RequestEvent, RequestOffer, ServiceRequest, TeamFaq
 
 MINE_STATUSES = ("new", "in_progress", "waiting", "resolved")
@@ -69,41 +71,134 @@ _COLUMNS = (
     _R.c.rating,
 )
 _FROM = _R.join(_T, _T.c.id == _R.c.team_id)
-MINE_SQL = (
-    sa.select(*_COLUMNS)
-    .select_from(_FROM)
-    .where(_R.c.requester_id == sa.bindparam("user"), _R.c.status.in_(MINE_STATUSES))
-    .order_by(_R.c.id.desc())
-)
+_MINE_WHERE = (_R.c.requester_id == sa.bindparam("user"), _R.c.status.in_(MINE_STATUSES))
+_QUEUE_WHERE = (_R.c.team_id.in_(sa.bindparam("teams", expanding=True)), _R.c.status.in_(sla.OPEN))
+# Plain statements, for reading their plans (bench/ack.py prints them).
+MINE_SQL = sa.select(*_COLUMNS).select_from(_FROM).where(*_MINE_WHERE).order_by(_R.c.id.desc())
 QUEUE_SQL = (
     sa.select(*_COLUMNS)
     .select_from(_FROM)
-    .where(_R.c.team_id.in_(sa.bindparam("teams", expanding=True)), _R.c.status.in_(sla.OPEN))
+    .where(*_QUEUE_WHERE)
     .order_by(_R.c.resolution_due.is_(None), _R.c.resolution_due, _R.c.id)
-    .limit(sa.bindparam("limit"))
-)
-QUEUE_COUNT_SQL = sa.select(func.count()).where(
-    _R.c.team_id.in_(sa.bindparam("teams", expanding=True)), _R.c.status.in_(sla.OPEN)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
 )
 
+# The hot path runs them aggregated into ONE row of JSON, with the viewer's zone (and the
+# queue's total) alongside: with SQLite each fetched row is a `sqlite3_step` that releases the
+# GIL, so under concurrent requests row-by-row fetching (and per-value type conversion) cost more
+# than the query; `bot/okrs/service.py` measured the same. Rows are re-sorted in Python, since
+# neither database promises an aggregate keeps its subquery's order.
+_P = Person.__table__  # type: ignore[attr-defined]
+_M = TeamMember.__table__  # type: ignore[attr-defined]
+_TZ = sa.select(_P.c.tz).where(_P.c.slack_id == sa.bindparam("user")).scalar_subquery()
+_STATEMENTS: dict[tuple[str, str], Any] = {}
 
-def _rows(db_session: Session, statement: sa.Select, params: dict[str, object]) -> list[RequestRow]:
-    return [RequestRow(*row) for row in db_session.connection().execute(statement, params)]
+
+def _aggregate(dialect: str, columns: list[Any]) -> Any:
+    if dialect == "postgresql":
+        return func.coalesce(func.json_agg(func.json_build_array(*columns)), sa.text("'[]'::json"))
+    return func.json_group_array(func.json_array(*columns))
+
+
+def _build(dialect: str, which: str) -> Any:
+    if which == "viewer":
+        my_teams = (
+            sa.select(_T.c.id, _T.c.key, _T.c.name)
+            .where(
+                _T.c.kind == teams.SERVICE,
+                sa.or_(
+                    _T.c.lead_id == sa.bindparam("user"),
+                    _T.c.id.in_(sa.select(_M.c.team_id).where(_M.c.slack_id == sa.bindparam("user"))),
+                ),
+            )
+            .subquery()
+        )
+        agg = sa.select(_aggregate(dialect, list(my_teams.c))).select_from(my_teams).scalar_subquery()
+        return sa.select(_TZ, agg)
+    where = _MINE_WHERE if which == "mine" else _QUEUE_WHERE
+    inner = sa.select(*(c.label(f"c{i}") for i, c in enumerate(_COLUMNS))).select_from(_FROM).where(*where)
+    if which == "queue":
+        inner = inner.order_by(_R.c.resolution_due.is_(None), _R.c.resolution_due, _R.c.id).limit(
+            sa.bindparam("limit", type_=sa.Integer)
+        )
+    sub = inner.subquery()
+    rows = sa.select(_aggregate(dialect, list(sub.c))).select_from(sub).scalar_subquery()
+    if which == "mine":
+        return sa.select(_TZ, rows)
+    total = sa.select(func.count()).select_from(_R).where(*_QUEUE_WHERE).scalar_subquery()
+    return sa.select(rows, total)
+
+
+def _statement(db_session: Session, which: str) -> Any:
+    dialect = db_session.get_bind().dialect.name
+    statement = _STATEMENTS.get((dialect, which))
+    if statement is None:
+        statement = _STATEMENTS[(dialect, which)] = _build(dialect, which)
+    return statement
+
+
+def _json(value: Any) -> list[Any]:
+    return json.loads(value) if isinstance(value, str) else (value or [])  # psycopg decodes json itself
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    at = datetime.fromisoformat(str(value))
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _row(raw: list[Any]) -> RequestRow:
+    return RequestRow(
+        raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+        _when(raw[8]), _when(raw[9]), _when(raw[10]), _when(raw[11]), bool(raw[12]), raw[13],
+    )  # fmt: skip
+
+
+@dataclass(slots=True, frozen=True)
+class TeamRef:
+    """A team as lists need it (the queue's title)."""
+
+    id: int
+    key: str
+    name: str
+
+
+@dataclass
+class Viewer:
+    """Who is asking, for the hot path: their zone and the service teams they are on."""
+
+    user_id: str
+    tz: str
+    teams: list[TeamRef]
+
+
+def viewer(*, db_session: Session, user_id: str) -> Viewer:
+    tz, raw = db_session.connection().execute(_statement(db_session, "viewer"), {"user": user_id}).one()
+    found = sorted((TeamRef(*t) for t in _json(raw)), key=lambda t: t.name)
+    return Viewer(user_id, tz or "UTC", found)
+
+
+def mine_with_zone(*, db_session: Session, user_id: str) -> tuple[str, list[RequestRow]]:
+    """`/ssp mine` in one statement: the viewer's zone and their open or unrated requests, newest first."""
+    tz, raw = db_session.connection().execute(_statement(db_session, "mine"), {"user": user_id}).one()
+    rows = sorted((_row(r) for r in _json(raw)), key=lambda r: -r.id)
+    return tz or "UTC", rows
 
 
 def mine(*, db_session: Session, user_id: str) -> list[RequestRow]:
     """A person's requests that are open or resolved but not yet closed, newest first."""
-    return _rows(db_session, MINE_SQL, {"user": user_id})
+    return mine_with_zone(db_session=db_session, user_id=user_id)[1]
 
 
 @dataclass
 class Queue:
-    teams: list[Team]
+    teams: list[Any]  # Team or TeamRef: lists only read `id` and `name`
     rows: list[RequestRow]
     total: int
 
 
-def queue_teams(*, db_session: Session, user_id: str, is_admin: bool, team_name: str | None) -> list[Team]:
+def queue_teams(*, db_session: Session, user_id: str, is_admin: bool, team_name: str | None) -> list[Any]:
     """The teams whose queue a person may read: a named one (members and admins), or their own."""
     if team_name:
         team = teams.find_service(db_session=db_session, name=team_name)
@@ -113,25 +208,27 @@ def queue_teams(*, db_session: Session, user_id: str, is_admin: bool, team_name:
                 f"`/ssp mine` shows your own requests."
             )
         return [team]
-    ids = teams.team_ids_of(db_session=db_session, user_id=user_id, kind=teams.SERVICE)
-    if not ids:
+    mine_teams = viewer(db_session=db_session, user_id=user_id).teams
+    if not mine_teams:
         if is_admin:
             return teams.service_teams(db_session=db_session)
         raise UserError(
             "You are not on a service team, so you have no queue.",
             hint="Name a team you are on: `/ssp queue <team>` — or see your own requests with `/ssp mine`.",
         )
-    return [t for t in teams.service_teams(db_session=db_session) if t.id in ids]
+    return mine_teams
 
 
-def queue(*, db_session: Session, team_list: list[Team], limit: int = 25) -> Queue:
-    """Open requests of the teams, the most urgent SLA first (paused ones last)."""
+def _queue_key(row: RequestRow) -> tuple[bool, datetime, int]:
+    return (row.resolution_due is None, row.resolution_due or datetime.max.replace(tzinfo=UTC), row.id)
+
+
+def queue(*, db_session: Session, team_list: list[Any], limit: int = 25) -> Queue:
+    """Open requests of the teams, the most urgent SLA first (paused ones last), and how many."""
     params = {"teams": [t.id for t in team_list], "limit": limit}
-    rows = _rows(db_session, QUEUE_SQL, params)
-    total = len(rows)
-    if total >= limit:
-        total = int(db_session.connection().execute(QUEUE_COUNT_SQL, params).scalar() or 0)
-    return Queue(team_list, rows, total)
+    raw, total = db_session.connection().execute(_statement(db_session, "queue"), params).one()
+    rows = sorted((_row(r) for r in _json(raw)), key=_queue_key)
+    return Queue(team_list, rows, int(total or 0))
 
 
 @dataclass

@@ -112,17 +112,20 @@ def answer(ctx: AppContext, client: WebClient, user_id: str, parsed: p.Parsed) -
     if isinstance(parsed, p.Catalogue):
         with ctx.db.session() as s:
             return views.catalogue_message(queries.catalogue(db_session=s))
-    if isinstance(parsed, p.Mine):
+    if isinstance(parsed, p.Mine):  # the hot path: one statement
         with ctx.db.session() as s:
-            rows = queries.mine(db_session=s, user_id=user_id)
-        return views.mine_message(rows, now, _tz(ctx, user_id))
-    if isinstance(parsed, p.QueueOf):
+            tz, rows = queries.mine_with_zone(db_session=s, user_id=user_id)
+        return views.mine_message(rows, now, tz)
+    if isinstance(parsed, p.QueueOf):  # the hot path: two statements for your own queue
         with ctx.db.session() as s:
-            team_list = queries.queue_teams(
-                db_session=s, user_id=user_id, is_admin=admin, team_name=parsed.team
-            )
+            me = queries.viewer(db_session=s, user_id=user_id)
+            team_list: list[Any] = me.teams
+            if parsed.team or not me.teams:
+                team_list = queries.queue_teams(
+                    db_session=s, user_id=user_id, is_admin=admin, team_name=parsed.team
+                )
             q = queries.queue(db_session=s, team_list=team_list)
-        return views.queue_message(q, now, _tz(ctx, user_id))
+        return views.queue_message(q, now, me.tz)
     if isinstance(parsed, p.Show):
         with ctx.db.session() as s:
             detail = queries.status(
@@ -217,18 +220,17 @@ def _permalink(body: dict[str, Any]) -> str | None:
 
 def home_mine(ctx: AppContext, user_id: str) -> list[dict[str, Any]]:
     with ctx.db.session() as s:
-        rows = queries.mine(db_session=s, user_id=user_id)
-    return views.home_mine(rows, ctx.clock.now(), _tz(ctx, user_id))
+        tz, rows = queries.mine_with_zone(db_session=s, user_id=user_id)
+    return views.home_mine(rows, ctx.clock.now(), tz)
 
 
 def home_queue(ctx: AppContext, user_id: str) -> list[dict[str, Any]]:
     with ctx.db.session() as s:
-        ids = teams.team_ids_of(db_session=s, user_id=user_id, kind=teams.SERVICE)
-        if not ids:
+        me = queries.viewer(db_session=s, user_id=user_id)
+        if not me.teams:
             return []
-        team_list = [t for t in teams.service_teams(db_session=s) if t.id in ids]
-        q = queries.queue(db_session=s, team_list=team_list, limit=5)
-    return views.home_queue(q, ctx.clock.now(), _tz(ctx, user_id))
+        q = queries.queue(db_session=s, team_list=me.teams, limit=5)
+    return views.home_queue(q, ctx.clock.now(), me.tz)
 
 
 def register(app: App, ctx: AppContext) -> None:
