@@ -7,8 +7,8 @@ What it does, all on loopback:
 
 1. builds a SQLite database through the migrations with 10,000 objectives, 50,000 key results
    and 5,000 people (the bench user owns 2 objectives with 5 KRs each in the current cycle), and
-   on top of it 8 service teams and 50,000 shared-service requests (the bench user has 12 open
-   ones and is on a team with a few hundred open), and prints SQLite's query plans for
+   on top of it 8 service teams and 50,000 shared-service requests (the bench user has 6 open
+   ones (of 12) and is on a team with a few hundred open), and prints SQLite's query plans for
    `/okr mine`, `/ssp mine` and `/ssp queue`;
 2. starts the Slack simulator as the bot's Web API (in this process; nothing calls it on the hot
    path) and two servers, each in its own process so neither shares a GIL with the load generator:
@@ -234,6 +234,7 @@ def add_requests(db: Any, rng: random.Random) -> None:
         for i in range(N_REQUESTS):
             team = service_teams[rng.randrange(N_SERVICE_TEAMS)]
             requester = USER if i % (N_REQUESTS // 12) == 0 else f"U{rng.randrange(N_PEOPLE - 2):07d}"
+            mine_open = requester == USER and (i // (N_REQUESTS // 12)) % 2 == 0
             roll = rng.random()
             status = (
                 "closed"
@@ -242,8 +243,8 @@ def add_requests(db: Any, rng: random.Random) -> None:
                 if roll < 0.85
                 else rng.choice(("new", "in_progress", "waiting"))
             )
-            if requester == USER:
-                status = "new" if i % 2 else "in_progress"
+            if requester == USER:  # 6 open, 6 closed
+                status = ("new" if i % 4 else "in_progress") if mine_open else "closed"
             created = now - timedelta(
                 days=rng.uniform(0, 365) if status in ("closed", "resolved") else rng.uniform(0, 5)
             )

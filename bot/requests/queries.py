@@ -115,16 +115,28 @@ def _build(dialect: str, which: str) -> Any:
         )
         agg = sa.select(_aggregate(dialect, list(my_teams.c))).select_from(my_teams).scalar_subquery()
         return sa.select(_TZ, agg)
-    where = _MINE_WHERE if which == "mine" else _QUEUE_WHERE
-    inner = sa.select(*(c.label(f"c{i}") for i, c in enumerate(_COLUMNS))).select_from(_FROM).where(*where)
-    if which == "queue":
-        inner = inner.order_by(_R.c.resolution_due.is_(None), _R.c.resolution_due, _R.c.id).limit(
-            sa.bindparam("limit", type_=sa.Integer)
-        )
-    sub = inner.subquery()
-    rows = sa.select(_aggregate(dialect, list(sub.c))).select_from(sub).scalar_subquery()
+    labelled = [c.label(f"c{i}") for i, c in enumerate(_COLUMNS)]
     if which == "mine":
+        sub = sa.select(*labelled).select_from(_FROM).where(*_MINE_WHERE).subquery()
+        rows = sa.select(_aggregate(dialect, list(sub.c))).select_from(sub).scalar_subquery()
         return sa.select(_TZ, rows)
+    # One index-ordered range per open status, each stopping at `limit` rows: the index
+    # (team_id, status, resolution_due) then serves the order too, so a team with hundreds of
+    # open requests costs `limit` row lookups per status instead of a sort over all of them.
+    limit = sa.bindparam("limit", type_=sa.Integer)
+    parts = []
+    for status in sla.OPEN:
+        part = (
+            sa.select(*labelled)
+            .select_from(_FROM)
+            .where(_R.c.team_id.in_(sa.bindparam("teams", expanding=True)), _R.c.status == status)
+            .order_by(_R.c.resolution_due, _R.c.id)
+            .limit(limit)
+            .subquery()
+        )
+        parts.append(sa.select(*part.c))
+    sub = sa.union_all(*parts).subquery()
+    rows = sa.select(_aggregate(dialect, list(sub.c))).select_from(sub).scalar_subquery()
     total = sa.select(func.count()).select_from(_R).where(*_QUEUE_WHERE).scalar_subquery()
     return sa.select(rows, total)
 
@@ -219,15 +231,18 @@ def queue_teams(*, db_session: Session, user_id: str, is_admin: bool, team_name:
     return mine_teams
 
 
-def _queue_key(row: RequestRow) -> tuple[bool, datetime, int]:
-    return (row.resolution_due is None, row.resolution_due or datetime.max.replace(tzinfo=UTC), row.id)
+def _queue_key(raw: list[Any]) -> tuple[bool, str, int]:
+    """Most urgent SLA first, paused last. On the raw JSON values: both databases write one
+    timestamp format throughout (UTC), so the strings sort as the instants do, and only the rows
+    kept are parsed."""
+    return (raw[11] is None, str(raw[11] or ""), int(raw[0]))
 
 
 def queue(*, db_session: Session, team_list: list[Any], limit: int = 25) -> Queue:
     """Open requests of the teams, the most urgent SLA first (paused ones last), and how many."""
     params = {"teams": [t.id for t in team_list], "limit": limit}
     raw, total = db_session.connection().execute(_statement(db_session, "queue"), params).one()
-    rows = sorted((_row(r) for r in _json(raw)), key=_queue_key)
+    rows = [_row(r) for r in sorted(_json(raw), key=_queue_key)[:limit]]
     return Queue(team_list, rows, int(total or 0))
 
 

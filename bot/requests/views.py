@@ -7,6 +7,7 @@ posts. User text is always escaped. Modals are in `modals.py`.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -84,13 +85,18 @@ def duration(delta: timedelta | None) -> str:
     return f"-{text}" if delta.total_seconds() < 0 else text
 
 
+@functools.lru_cache(maxsize=256)
+def _zone(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz or "UTC")
+    except Exception:
+        return ZoneInfo("UTC")
+
+
 def when(at: datetime | None, tz: str = "UTC") -> str:
     if at is None:
         return "—"
-    try:
-        local = at.astimezone(ZoneInfo(tz or "UTC"))
-    except Exception:
-        local = at
+    local = at.astimezone(_zone(tz))
     fallback = local.strftime("%a %b %-d %H:%M ") + (local.tzname() or "UTC")
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
