@@ -173,8 +173,13 @@ def build_database(url: str) -> str:
     }
     from bot.requests import queries
 
-    plans["/ssp mine"] = _plan(db, queries.MINE_SQL, {"user": USER})
-    plans["/ssp queue"] = _plan(db, queries.QUEUE_SQL, {"teams": [BENCH_TEAM_ID], "limit": 25})
+    session = db_session_for(db)
+    plans["/ssp mine"] = _plan(db, queries._statement(session, "mine"), {"user": USER})
+    plans["/ssp queue (viewer)"] = _plan(db, queries._statement(session, "viewer"), {"user": USER})
+    plans["/ssp queue"] = _plan(
+        db, queries._statement(session, "queue"), {"teams": [BENCH_TEAM_ID], "limit": 10}
+    )
+    session.close()
     db.dispose()
     return "\n".join(f"query plan of {name}: {plan}" for name, plan in plans.items())
 

@@ -238,7 +238,7 @@ def _queue_key(raw: list[Any]) -> tuple[bool, str, int]:
     return (raw[11] is None, str(raw[11] or ""), int(raw[0]))
 
 
-def queue(*, db_session: Session, team_list: list[Any], limit: int = 25) -> Queue:
+def queue(*, db_session: Session, team_list: list[Any], limit: int = 10) -> Queue:
     """Open requests of the teams, the most urgent SLA first (paused ones last), and how many."""
     params = {"teams": [t.id for t in team_list], "limit": limit}
     raw, total = db_session.connection().execute(_statement(db_session, "queue"), params).one()

@@ -24,6 +24,7 @@ from storage.models.requests import RequestEvent, RequestOffer, ServiceRequest, 
 Block = views.Block
 esc = views.escape
 LIST_LIMIT = 20
+QUEUE_LIMIT = 10  # the most urgent ten: what a triager acts on next; the rest are counted
 MESSAGE_BUDGET = views.MESSAGE_BLOCK_LIMIT - 4
 
 HELP = [
@@ -221,15 +222,18 @@ def queue_message(q: Queue, now: datetime, tz: str) -> dict[str, Any]:
     ]
     if not q.rows:
         blocks.append(views.section(":tada: Nothing open."))
-    for row in q.rows[:LIST_LIMIT]:
+    for row in q.rows[:QUEUE_LIMIT]:
         button = (
             views.button("Claim", Action.CLAIM.for_id(row.id), str(row.id))
             if row.assignee_id is None
             else open_button(row.id)
         )
         blocks.append(views.section(row_line(row, now, tz, show_requester=True), accessory=button))
-    if q.total > len(q.rows[:LIST_LIMIT]):
-        blocks.append(views.context(f"…and {q.total - len(q.rows[:LIST_LIMIT])} more open."))
+    if q.total > len(q.rows[:QUEUE_LIMIT]):
+        more = q.total - len(q.rows[:QUEUE_LIMIT])
+        blocks.append(
+            views.context(f"…and {more} more open — claim from the top, or open one with `/ssp REQ-n`.")
+        )
     return views.message(f"Queue of {names}: {q.total} open", blocks)
 
 
