@@ -175,10 +175,7 @@ def build_database(url: str) -> str:
 
     session = db_session_for(db)
     plans["/ssp mine"] = _plan(db, queries._statement(session, "mine"), {"user": USER})
-    plans["/ssp queue (viewer)"] = _plan(db, queries._statement(session, "viewer"), {"user": USER})
-    plans["/ssp queue"] = _plan(
-        db, queries._statement(session, "queue"), {"teams": [BENCH_TEAM_ID], "limit": 10}
-    )
+    plans["/ssp queue"] = _plan(db, queries._statement(session, "myqueue"), {"user": USER, "limit": 10})
     session.close()
     db.dispose()
     return "\n".join(f"query plan of {name}: {plan}" for name, plan in plans.items())

@@ -100,19 +100,23 @@ def _aggregate(dialect: str, columns: list[Any]) -> Any:
     return func.json_group_array(func.json_array(*columns))
 
 
+def _my_teams() -> Any:
+    return (
+        sa.select(_T.c.id, _T.c.key, _T.c.name)
+        .where(
+            _T.c.kind == teams.SERVICE,
+            sa.or_(
+                _T.c.lead_id == sa.bindparam("user"),
+                _T.c.id.in_(sa.select(_M.c.team_id).where(_M.c.slack_id == sa.bindparam("user"))),
+            ),
+        )
+        .subquery()
+    )
+
+
 def _build(dialect: str, which: str) -> Any:
     if which == "viewer":
-        my_teams = (
-            sa.select(_T.c.id, _T.c.key, _T.c.name)
-            .where(
-                _T.c.kind == teams.SERVICE,
-                sa.or_(
-                    _T.c.lead_id == sa.bindparam("user"),
-                    _T.c.id.in_(sa.select(_M.c.team_id).where(_M.c.slack_id == sa.bindparam("user"))),
-                ),
-            )
-            .subquery()
-        )
+        my_teams = _my_teams()
         agg = sa.select(_aggregate(dialect, list(my_teams.c))).select_from(my_teams).scalar_subquery()
         return sa.select(_TZ, agg)
     labelled = [c.label(f"c{i}") for i, c in enumerate(_COLUMNS)]
@@ -124,12 +128,23 @@ def _build(dialect: str, which: str) -> Any:
     # (team_id, status, resolution_due) then serves the order too, so a team with hundreds of
     # open requests costs `limit` row lookups per status instead of a sort over all of them.
     limit = sa.bindparam("limit", type_=sa.Integer)
+    # One team (the usual case) compares with `=`: an expanding IN is re-rendered per execution.
+    # `myqueue` also answers who is asking: their zone, their teams, and the queue of the first
+    # of them (the usual case is one team; with more, `queue` runs again over all of them).
+    my_teams = _my_teams()
+    if which == "myqueue":
+        first = sa.select(func.min(my_teams.c.id)).scalar_subquery()
+        team_match = _R.c.team_id == first
+    elif which == "queue1":
+        team_match = _R.c.team_id == sa.bindparam("team")
+    else:
+        team_match = _R.c.team_id.in_(sa.bindparam("teams", expanding=True))
     parts = []
     for status in sla.OPEN:
         part = (
             sa.select(*labelled)
             .select_from(_FROM)
-            .where(_R.c.team_id.in_(sa.bindparam("teams", expanding=True)), _R.c.status == status)
+            .where(team_match, _R.c.status == status)
             .order_by(_R.c.resolution_due, _R.c.id)
             .limit(limit)
             .subquery()
@@ -137,7 +152,12 @@ def _build(dialect: str, which: str) -> Any:
         parts.append(sa.select(*part.c))
     sub = sa.union_all(*parts).subquery()
     rows = sa.select(_aggregate(dialect, list(sub.c))).select_from(sub).scalar_subquery()
-    total = sa.select(func.count()).select_from(_R).where(*_QUEUE_WHERE).scalar_subquery()
+    total = (
+        sa.select(func.count()).select_from(_R).where(team_match, _R.c.status.in_(sla.OPEN)).scalar_subquery()
+    )
+    if which == "myqueue":
+        agg = sa.select(_aggregate(dialect, list(my_teams.c))).select_from(my_teams).scalar_subquery()
+        return sa.select(_TZ, agg, rows, total)
     return sa.select(rows, total)
 
 
@@ -238,10 +258,31 @@ def _queue_key(raw: list[Any]) -> tuple[bool, str, int]:
     return (raw[11] is None, str(raw[11] or ""), int(raw[0]))
 
 
+def my_queue(*, db_session: Session, user_id: str, limit: int = 10) -> tuple[Viewer, Queue | None]:
+    """`/ssp queue` for the teams you are on, in one statement: who you are and your queue (None
+    when you are on no service team)."""
+    params = {"user": user_id, "limit": limit}
+    tz, raw_teams, raw, total = (
+        db_session.connection().execute(_statement(db_session, "myqueue"), params).one()
+    )
+    me = Viewer(user_id, tz or "UTC", sorted((TeamRef(*t) for t in _json(raw_teams)), key=lambda t: t.name))
+    if not me.teams:
+        return me, None
+    if len(me.teams) > 1:
+        return me, queue(db_session=db_session, team_list=me.teams, limit=limit)
+    rows = [_row(r) for r in sorted(_json(raw), key=_queue_key)[:limit]]
+    return me, Queue(me.teams, rows, int(total or 0))
+
+
 def queue(*, db_session: Session, team_list: list[Any], limit: int = 10) -> Queue:
     """Open requests of the teams, the most urgent SLA first (paused ones last), and how many."""
-    params = {"teams": [t.id for t in team_list], "limit": limit}
-    raw, total = db_session.connection().execute(_statement(db_session, "queue"), params).one()
+    which = "queue1" if len(team_list) == 1 else "queue"
+    params = (
+        {"team": team_list[0].id, "limit": limit}
+        if which == "queue1"
+        else {"teams": [t.id for t in team_list], "limit": limit}
+    )
+    raw, total = db_session.connection().execute(_statement(db_session, which), params).one()
     rows = [_row(r) for r in sorted(_json(raw), key=_queue_key)[:limit]]
     return Queue(team_list, rows, int(total or 0))
 

@@ -116,16 +116,15 @@ def answer(ctx: AppContext, client: WebClient, user_id: str, parsed: p.Parsed) -
         with ctx.db.session() as s:
             tz, rows = queries.mine_with_zone(db_session=s, user_id=user_id)
         return views.mine_message(rows, now, tz)
-    if isinstance(parsed, p.QueueOf):  # the hot path: two statements for your own queue
+    if isinstance(parsed, p.QueueOf):  # the hot path: one statement for your own queue
         with ctx.db.session() as s:
-            me = queries.viewer(db_session=s, user_id=user_id)
-            team_list: list[Any] = me.teams
-            if parsed.team or not me.teams:
+            me, q = queries.my_queue(db_session=s, user_id=user_id) if not parsed.team else (None, None)
+            if q is None:
                 team_list = queries.queue_teams(
                     db_session=s, user_id=user_id, is_admin=admin, team_name=parsed.team
                 )
-            q = queries.queue(db_session=s, team_list=team_list)
-        return views.queue_message(q, now, me.tz)
+                q = queries.queue(db_session=s, team_list=team_list)
+        return views.queue_message(q, now, me.tz if me else _tz(ctx, user_id))
     if isinstance(parsed, p.Show):
         with ctx.db.session() as s:
             detail = queries.status(
@@ -226,11 +225,8 @@ def home_mine(ctx: AppContext, user_id: str) -> list[dict[str, Any]]:
 
 def home_queue(ctx: AppContext, user_id: str) -> list[dict[str, Any]]:
     with ctx.db.session() as s:
-        me = queries.viewer(db_session=s, user_id=user_id)
-        if not me.teams:
-            return []
-        q = queries.queue(db_session=s, team_list=me.teams, limit=5)
-    return views.home_queue(q, ctx.clock.now(), me.tz)
+        me, q = queries.my_queue(db_session=s, user_id=user_id, limit=5)
+    return views.home_queue(q, ctx.clock.now(), me.tz) if q is not None else []
 
 
 def register(app: App, ctx: AppContext) -> None:
