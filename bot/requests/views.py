@@ -71,17 +71,12 @@ def help_message() -> dict[str, Any]:
 
 
 def duration(delta: timedelta | None) -> str:
-    """`2d 3h`, `4h 30m`, `45m` — business time reads better in whole units."""
+    """`27h`, `4h 30m`, `45m`: business time in hours, since a working day is not 24 of them."""
     if delta is None:
         return "—"
     minutes = int(abs(delta.total_seconds()) // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [
-        f"{days}d" if days else "",
-        f"{hours}h" if hours else "",
-        f"{mins}m" if mins and not days else "",
-    ]
+    hours, mins = divmod(minutes, 60)
+    parts = [f"{hours}h" if hours else "", f"{mins}m" if mins and hours < 10 else ""]
     text = " ".join(p for p in parts if p) or "0m"
     return f"-{text}" if delta.total_seconds() < 0 else text
 
