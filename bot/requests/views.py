@@ -209,21 +209,28 @@ def mine_message(rows: list[RequestRow], now: datetime, tz: str) -> dict[str, An
     return views.message(fallback if rows else "You have no open requests.", blocks)
 
 
-def queue_message(q: Queue, now: datetime, tz: str) -> dict[str, Any]:
-    names = ", ".join(esc(t.name) for t in q.teams)
-    blocks: list[Block] = [
-        views.section(f"*Queue of {names}* · {q.total} open"),
-        views.context("Most urgent SLA first; paused (waiting) requests last. Claim one to take it."),
-    ]
+def queue_rows(q: Queue, now: datetime, tz: str, limit: int) -> list[Block]:
+    """A queue's first `limit` requests, each with Claim (unassigned) or Open."""
     if not q.rows:
-        blocks.append(views.section(":tada: Nothing open."))
-    for row in q.rows[:QUEUE_LIMIT]:
+        return [views.section(":tada: Nothing open.")]
+    blocks = []
+    for row in q.rows[:limit]:
         button = (
             views.button("Claim", Action.CLAIM.for_id(row.id), str(row.id))
             if row.assignee_id is None
             else open_button(row.id)
         )
         blocks.append(views.section(row_line(row, now, tz, show_requester=True), accessory=button))
+    return blocks
+
+
+def queue_message(q: Queue, now: datetime, tz: str) -> dict[str, Any]:
+    names = ", ".join(esc(t.name) for t in q.teams)
+    blocks: list[Block] = [
+        views.section(f"*Queue of {names}* · {q.total} open"),
+        views.context("Most urgent SLA first; paused (waiting) requests last. Claim one to take it."),
+    ]
+    blocks.extend(queue_rows(q, now, tz, QUEUE_LIMIT))
     if q.total > len(q.rows[:QUEUE_LIMIT]):
         more = q.total - len(q.rows[:QUEUE_LIMIT])
         blocks.append(
@@ -587,15 +594,7 @@ def home_mine(rows: list[RequestRow], now: datetime, tz: str, limit: int = 5) ->
 def home_queue(q: Queue, now: datetime, tz: str, limit: int = 5) -> list[Block]:
     names = ", ".join(esc(t.name) for t in q.teams)
     blocks: list[Block] = [views.section(f"*My team's queue* · {names} · {q.total} open")]
-    if not q.rows:
-        blocks.append(views.section(":tada: Nothing open."))
-    for row in q.rows[:limit]:
-        button = (
-            views.button("Claim", Action.CLAIM.for_id(row.id), str(row.id))
-            if row.assignee_id is None
-            else open_button(row.id)
-        )
-        blocks.append(views.section(row_line(row, now, tz, show_requester=True), accessory=button))
+    blocks.extend(queue_rows(q, now, tz, limit))
     if q.total > limit:
         blocks.append(views.context(f"…and {q.total - limit} more — `/ssp queue`"))
     return blocks
