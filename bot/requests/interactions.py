@@ -23,7 +23,7 @@ from bot.common.errors import UserError
 from bot.common.slack import SORRY
 from bot.context import AppContext
 from bot.people import service as people
-from bot.requests import faq, modals, notify, queries, service, views
+from bot.requests import faq, modals, notices, notify, queries, service, views
 from bot.requests.actions import Action, Callback, Field
 from bot.teams import service as teams
 
@@ -131,12 +131,12 @@ def register(app: App, ctx: AppContext, *, open_request_modal: Callable[..., Non
                     now=now,
                 )
             message = views.detail_message(detail, now, notify.tz_of(ctx, user_id), viewer=user_id)
-            message["blocks"].insert(0, cv.section(f":white_check_mark: {views.done_text(change)}"))
+            message["blocks"].insert(0, cv.section(f":white_check_mark: {notices.done_text(change)}"))
             respond(**message, replace_original=True)
         elif where == "message" and change.request.intake_ts != (body.get("container") or {}).get(
             "message_ts"
         ):
-            respond(text=views.done_text(change), response_type="ephemeral", replace_original=False)
+            respond(text=notices.done_text(change), response_type="ephemeral", replace_original=False)
 
     def verb(fn: Callable[..., service.Change]) -> Callable[[dict[str, Any], WebClient, Respond, str], None]:
         def handler(body: dict[str, Any], client: WebClient, respond: Respond, value: str) -> None:
@@ -218,7 +218,7 @@ def register(app: App, ctx: AppContext, *, open_request_modal: Callable[..., Non
                 rating=rating,
                 now=ctx.clock.now(),
             )
-        respond(**views.rated_message(change.request), replace_original=True)
+        respond(**notices.rated_message(change.request), replace_original=True)
         notify.submit(ctx, client, change)
 
     button(Action.RATE, on_rate)

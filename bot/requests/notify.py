@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.context import AppContext
 from bot.people import service as people
-from bot.requests import service, views
+from bot.requests import notices, service, views
 from bot.requests.watcher import Announcement
 from bot.teams import service as teams
 from storage.models.requests import ServiceRequest
@@ -45,7 +45,7 @@ def refresh_intake(ctx: AppContext, client: Any, request_id: int) -> None:
         team = teams.get(db_session=s, team_id=req.team_id) if req is not None else None
     if req is None or team is None or not team.channel_id:
         return
-    payload = views.intake_message(req, team, ctx.clock.now())
+    payload = notices.intake_message(req, team, ctx.clock.now())
     try:
         if req.intake_channel and req.intake_ts:
             client.chat_update(channel=req.intake_channel, ts=req.intake_ts, **payload)
@@ -70,11 +70,11 @@ def after_change(
     if confirm_to:
         _dm(client, confirm_to, views.created_message(req, change.team, tz_of(ctx, confirm_to)))
     if change.event.kind != "created" and change.actor_id != req.requester_id:
-        _dm(client, req.requester_id, views.change_dm(change))
+        _dm(client, req.requester_id, notices.change_dm(change))
     if change.notify_assignee and change.notify_assignee != req.requester_id:
-        _dm(client, change.notify_assignee, views.assigned_dm(change))
+        _dm(client, change.notify_assignee, notices.assigned_dm(change))
     if change.ask_rating and req.requester_id != change.actor_id:
-        _dm(client, req.requester_id, views.rating_dm(req, change.team))
+        _dm(client, req.requester_id, notices.rating_dm(req, change.team))
 
 
 def submit(ctx: AppContext, client: Any, change: service.Change, **kwargs: Any) -> None:
@@ -94,13 +94,13 @@ def announce(ctx: AppContext, client: Any, a: Announcement) -> None:
     req, team = a.request, a.team
     if a.step == "warning":
         target = req.assignee_id or team.lead_id
-        _dm(client, target, views.warning_dm(req, team, a.clock, a.due, tz_of(ctx, target)))
+        _dm(client, target, notices.warning_dm(req, team, a.clock, a.due, tz_of(ctx, target)))
     elif a.step == "breach":
         hours = teams.slas_of(team).hours
         if team.channel_id:
-            message = views.breach_message(req, team, a.clock, a.due, hours.tz_name if hours else "UTC")
+            message = notices.breach_message(req, team, a.clock, a.due, hours.tz_name if hours else "UTC")
             client.chat_postMessage(channel=team.channel_id, **message)
-        _dm(client, team.lead_id, views.breach_message(req, team, a.clock, a.due, tz_of(ctx, team.lead_id)))
+        _dm(client, team.lead_id, notices.breach_message(req, team, a.clock, a.due, tz_of(ctx, team.lead_id)))
     elif a.step == "closed":
-        _dm(client, req.requester_id, views.closed_dm(req))
+        _dm(client, req.requester_id, notices.closed_dm(req))
     refresh_intake(ctx, client, req.id or 0)

@@ -20,7 +20,7 @@ from bot.common.slack import guarded
 from bot.context import AppContext
 from bot.jobs import Job
 from bot.people import service as people
-from bot.requests import faq, interactions, modals, notify, queries, service, views, watcher
+from bot.requests import faq, interactions, modals, notices, notify, queries, service, views, watcher
 from bot.requests import parse as p
 from bot.teams import service as teams
 
@@ -169,7 +169,7 @@ def answer(ctx: AppContext, client: WebClient, user_id: str, parsed: p.Parsed) -
             detail = queries.status(
                 db_session=s, request_id=parsed.request_id, user_id=user_id, is_admin=admin, now=now
             )
-        done = views.done_text(change)
+        done = notices.done_text(change)
         message = views.detail_message(detail, now, _tz(ctx, user_id), viewer=user_id)
         message["blocks"].insert(0, cv.section(f":white_check_mark: {done}"))
         return message
