@@ -2,7 +2,9 @@
 
 ``Simulator`` composes the in-memory workspace, the Web API server the bot's WebClient calls
 (``sim.api_url``) and the player that sends signed requests to the bot (``sim.bot_url``). It
-needs no network beyond loopback and no Slack credentials.
+needs no network beyond loopback and no Slack credentials. Given an app-level token the app is in
+Socket Mode: ``apps.connections.open`` returns the simulator's own WebSocket URL and the player
+delivers every command, event and interaction as an envelope there (``sim.socket``).
 
     with Simulator(signing_secret="s3cret") as sim:
         sim.add_user("U1", "lena", email="lena@example.com")
@@ -25,6 +27,7 @@ import httpx
 from bot.simulator.feed import ApiCall, Output, Recorder
 from bot.simulator.player import Delivery, InteractionError, Player
 from bot.simulator.render import render_message, render_output
+from bot.simulator.socket_mode import SocketConnection, SocketModeServer
 from bot.simulator.webapi import SlackWebApi, WebApiServer
 from bot.simulator.workspace import (
     APP_ID,
@@ -54,6 +57,8 @@ __all__ = [
     "Output",
     "Simulator",
     "SlackError",
+    "SocketConnection",
+    "SocketModeServer",
     "User",
     "View",
     "Workspace",
@@ -71,15 +76,20 @@ class Simulator(Player):
         bot_token: str = "xoxb-sim",
         *,
         bot_url: str | None = None,
+        app_token: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.signing_secret = signing_secret
         self.bot_token = bot_token
         self.bot_url = bot_url
+        self.app_token = app_token
         self.workspace = Workspace(clock=clock)
         self.recorder = Recorder()
         self.api = SlackWebApi(self.workspace, self.recorder, bot_token)
         self._server = WebApiServer(self.api)
+        # Socket Mode on: the app-level token opens connections, and deliveries go through them.
+        self.socket = SocketModeServer() if app_token else None
+        self.api.app_token, self.api.socket = app_token, self.socket
         self._http: httpx.Client | None = None
         self._started = False
 
@@ -88,12 +98,16 @@ class Simulator(Player):
     def start(self) -> Simulator:
         if not self._started:
             self._server.start()
+            if self.socket is not None:
+                self.socket.start()
             self._http = httpx.Client(timeout=10.0)
             self._started = True
         return self
 
     def stop(self) -> None:
         if self._started:
+            if self.socket is not None:
+                self.socket.stop()
             self._server.stop()
             if self._http is not None:
                 self._http.close()

@@ -5,6 +5,7 @@ the bot shows, rendered as text. The same lines work from a script, so a demo ca
 from __future__ import annotations
 
 import shlex
+import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
@@ -29,6 +30,8 @@ Act as a Slack user; the bot's answers are printed after each line.
   submit a=1; b=two         submit the open modal (fields by label, block_id or action_id)
   close                     close the open modal
   shortcut <callback_id> <ts|last>   run a message shortcut on a message
+  socket [refresh|drop|silent]   Socket Mode: the connections; ask the bot to reconnect, or
+                            drop its connection (silent: stop answering) and time the reconnect
   users · channels · history [n] · help · quit
 Lines starting with # are comments."""
 
@@ -70,6 +73,7 @@ class DemoShell:
             "submit": self._submit,
             "close": self._close,
             "shortcut": self._shortcut,
+            "socket": self._socket,
             "users": self._users,
             "channels": self._channels,
             "history": self._history,
@@ -277,6 +281,29 @@ class DemoShell:
         parts = shlex.split(self._need(rest, "shortcut <callback_id> <ts|last>"))
         ts = self._ts(parts[1] if len(parts) > 1 else "last")
         return self._after(self.sim.message_shortcut(self.user_id, parts[0], self.channel_id, ts))
+
+    def _socket(self, rest: str) -> bool:
+        server = self.sim.socket
+        if server is None:
+            return self._error("the bot is in HTTP mode; run `flywheel demo --socket` for Socket Mode")
+        action = rest.strip().lower()
+        if action in {"", "status"}:
+            for conn in server.connections:
+                self._say(f"connection {conn.id}: {conn.state}, {conn.acks} acknowledgements")
+            return True
+        actions = {
+            "refresh": lambda: server.disconnect("refresh_requested"),
+            "drop": lambda: server.drop(),
+            "silent": lambda: server.drop(silent=True),
+        }
+        if action not in actions:
+            raise ValueError("usage: socket [refresh|drop|silent]")
+        newest = max((c.id for c in server.connections), default=0)
+        started = time.monotonic()
+        actions[action]()
+        conn = server.wait_for_connection(newer_than=newest, timeout=30)
+        self._say(f"the bot reconnected in {conn.opened_at - started:.2f} s (connection {conn.id})")
+        return True
 
     def _users(self, rest: str) -> bool:
         for user in self.sim.workspace.users.values():

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from bot.simulator.feed import Output, Recorder
+from bot.simulator.socket_mode import Exchange, SocketModeServer
 from bot.simulator.webapi import SlackWebApi
 from bot.simulator.workspace import APP_ID, TEAM_DOMAIN, TEAM_ID, Channel, Workspace
 
@@ -34,6 +35,10 @@ class Delivery:
     elapsed: float = 0.0
     request_body: str = field(default="", repr=False)
     request_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # What Slack sent, as a dict: a command's fields, an interaction payload, an event callback.
+    sent: dict[str, Any] = field(default_factory=dict, repr=False)
+    transport: str = "http"  # or "socket"
+    exchange: Exchange | None = field(default=None, repr=False)  # Socket Mode: envelope and attempts
 
     @property
     def ok(self) -> bool:
@@ -48,6 +53,7 @@ class PlayerBase:
     recorder: Recorder
     signing_secret: str
     bot_url: str | None
+    socket: SocketModeServer | None  # set when the app is in Socket Mode
     _http: httpx.Client | None
     last_suggestion: Delivery | None = None  # the latest block_suggestion exchange, for tests
 

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from bot.simulator.player.base import VERIFICATION_TOKEN, Delivery, PlayerBase
+from bot.simulator.player.base import VERIFICATION_TOKEN, Delivery, InteractionError, PlayerBase
 from bot.simulator.workspace import APP_ID, BOT_USER_ID, TEAM_ID, Channel, Message
 
 
@@ -47,18 +47,13 @@ class EventPlayer(PlayerBase):
             "is_ext_shared_channel": False,
             "event_context": "4-" + uuid.uuid4().hex,
         }
-        headers = {}
-        if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        return self._signed_post(
-            json.dumps(envelope),
-            "application/json",
-            timestamp=timestamp,
-            signature=signature,
-            extra_headers=headers,
+        return self._post_event(
+            envelope, retry_num=retry_num, retry_reason=retry_reason, timestamp=timestamp, signature=signature
         )
 
     def url_verification(self, challenge: str, **sign: Any) -> Delivery:
+        if self.socket is not None:
+            raise InteractionError("url_verification is for HTTP mode; a Socket Mode app has no request URL")
         body = {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
         return self._signed_post(json.dumps(body), "application/json", **sign)
 

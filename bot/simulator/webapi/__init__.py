@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.simulator.feed import ApiCall, Recorder
 from bot.simulator.validation import validate_blocks, validate_view
+from bot.simulator.webapi.apps import APP_TOKEN_METHODS, AppsMethods
 from bot.simulator.webapi.auth import AuthMethods
 from bot.simulator.webapi.chat import ChatMethods
 from bot.simulator.webapi.conversations import ConversationsMethods
@@ -43,7 +44,14 @@ class Failure:
 
 
 class SlackWebApi(
-    AuthMethods, ChatMethods, ConversationsMethods, UsersMethods, ViewsMethods, ReactionsMethods, ResponseUrls
+    AuthMethods,
+    ChatMethods,
+    ConversationsMethods,
+    UsersMethods,
+    ViewsMethods,
+    ReactionsMethods,
+    ResponseUrls,
+    AppsMethods,
 ):
     """Slack Web API methods over a Workspace; transport-free so it can be unit-tested."""
 
@@ -77,6 +85,7 @@ class SlackWebApi(
             "views.publish": self.views_publish,
             "reactions.add": self.reactions_add,
             "reactions.remove": self.reactions_remove,
+            "apps.connections.open": self.apps_connections_open,
         }
 
     def cap_page(self, method: str, limit: int) -> None:
@@ -130,8 +139,10 @@ class SlackWebApi(
         status = 200
         if not token:
             body: dict[str, Any] = {"ok": False, "error": "not_authed"}
-        elif token != self.token:
+        elif token != self.token and (not self.app_token or token != self.app_token):
             body = {"ok": False, "error": "invalid_auth"}
+        elif (method in APP_TOKEN_METHODS) != (token == self.app_token):
+            body = {"ok": False, "error": "not_allowed_token_type"}
         elif (failure := self._take_failure(method)) is not None:
             if failure.error:
                 body = {"ok": False, "error": failure.error}
