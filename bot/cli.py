@@ -71,6 +71,9 @@ def demo(
     db: str | None = typer.Option(None, "--db", help="SQLite file to keep (default: a temporary one)"),
     user: str = typer.Option("lena", "--as", help="who you are at the start (name or user ID)"),
     verbose: bool = typer.Option(False, "--verbose", help="also print the bot's log lines"),
+    socket: bool = typer.Option(
+        False, "--socket", help="run the bot in Socket Mode (a WebSocket to the simulator) instead of HTTP"
+    ),
 ) -> None:
     """Try the real bot against a local Slack simulator with a seeded demo company. No token, no network."""
     from bot.demo.run import run_demo
@@ -86,7 +89,7 @@ def demo(
                 typer.echo(f"flywheel: script file {script!r} not found", err=True)
                 raise typer.Exit(2)
             lines = path.read_text(encoding="utf-8").splitlines()
-    ok = run_demo(lines=lines, db_path=db, user=user, verbose=verbose)
+    ok = run_demo(lines=lines, db_path=db, user=user, verbose=verbose, socket=socket)
     raise typer.Exit(0 if ok or lines is None else 1)
 
 

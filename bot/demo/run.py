@@ -1,4 +1,4 @@
-"""`flywheel demo`: the real bot, served over HTTP on loopback, against the Slack simulator."""
+"""`flywheel demo`: the real bot against the Slack simulator, over HTTP on loopback or in Socket Mode."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.app import Flywheel, build_app
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.demo import company, seed
 from bot.server import build_asgi
 from bot.serving import RunningServer, start_in_thread
@@ -20,39 +21,99 @@ from bot.simulator import Simulator
 from storage.db import Database
 from storage.migrate import upgrade
 
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
+
 log = logging.getLogger(__name__)
 
 
+TRANSPORTS = ("http", "socket")
+DEMO_BOT_TOKEN = "xoxb-demo-token"
+DEMO_APP_TOKEN = "xapp-demo-token"
+
+
 @dataclass
-class DemoStack:
-    sim: Simulator
+class BotInstance:
+    """One running copy of the bot: its app, its health/metrics server, its database handle and,
+    in Socket Mode, its connection handler."""
+
     fw: Flywheel
     server: RunningServer
     db: Database
+    handler: BaseSocketModeHandler | None = None
 
     def close(self) -> None:
+        if self.handler is not None:
+            self.handler.close()
         self.server.stop()
-        self.sim.stop()
         self.fw.ctx.executor.shutdown(wait=False, cancel_futures=True)
         self.db.dispose()
 
 
+@dataclass
+class DemoStack:
+    """The simulator and the bot wired together. ``transport`` is how Slack reaches the bot:
+    ``http`` (signed requests to /slack/events) or ``socket`` (Socket Mode envelopes)."""
+
+    sim: Simulator
+    bot: BotInstance
+    transport: str = "http"
+    settings: Settings | None = None
+    others: list[BotInstance] = field(default_factory=list)
+
+    @property
+    def fw(self) -> Flywheel:
+        return self.bot.fw
+
+    @property
+    def server(self) -> RunningServer:
+        return self.bot.server
+
+    @property
+    def db(self) -> Database:
+        return self.bot.db
+
+    def add_instance(self) -> BotInstance:
+        """Another copy of the bot on the same database and the same Slack (Socket Mode only:
+        Slack delivers each envelope to any one of an app's connections)."""
+        if self.transport != "socket" or self.settings is None:
+            raise ValueError("a second instance needs Socket Mode; in HTTP mode Slack posts to one URL")
+        db = Database(self.settings.database_url)
+        instance = _start_bot(self.sim, self.settings, build_app(self.settings, db=db), db)
+        self.others.append(instance)
+        return instance
+
+    def close(self) -> None:
+        for instance in [*self.others, self.bot]:
+            instance.close()
+        self.sim.stop()
+
+
 def start_stack(
-    db_url: str, *, conversations: bool = True, features: bool = True, **setting_overrides: object
+    db_url: str,
+    *,
+    transport: str = "http",
+    conversations: bool = True,
+    features: bool = True,
+    **setting_overrides: object,
 ) -> DemoStack:
-    """Simulator + migrated database + the real app on uvicorn, wired together and seeded.
+    """Simulator + migrated database + the real app (on uvicorn, or connected in Socket Mode),
+    wired together and seeded.
 
     The tests use this too, so the demo and the end-to-end suite run the very same stack.
     """
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
     secret = secrets.token_hex(16)
-    sim = Simulator(signing_secret=secret, bot_token="xoxb-demo-token")
+    app_token = DEMO_APP_TOKEN if transport == "socket" else None
+    sim = Simulator(signing_secret=secret, bot_token=DEMO_BOT_TOKEN, app_token=app_token)
     sim.start()
     try:
         seed.seed_workspace(sim)
         if conversations:
             seed.seed_conversations(sim)
         values: dict[str, object] = {
-            "SLACK_BOT_TOKEN": "xoxb-demo-token",
+            "SLACK_BOT_TOKEN": DEMO_BOT_TOKEN,
             "SLACK_SIGNING_SECRET": secret,
             "SLACK_API_URL": sim.api_url,
             "DATABASE_URL": db_url,
@@ -61,6 +122,8 @@ def start_stack(
             "FLYWHEEL_POSTMORTEM_CHANNEL": company.POSTMORTEM_CHANNEL,
             "_env_file": None,
         }
+        if app_token:
+            values["SLACK_APP_TOKEN"] = app_token
         values.update(setting_overrides)
         settings = load_settings(**values)
         upgrade(settings.database_url)
@@ -69,16 +132,46 @@ def start_stack(
         seed.seed_database(fw.ctx)
         if features:
             seed.seed_features(fw.ctx, fw.app.client)
-        server = start_in_thread(build_asgi(fw))
-        sim.bot_url = f"{server.url}/slack/events"
+        bot = _start_bot(sim, settings, fw, db)
     except BaseException:
         sim.stop()
         raise
-    return DemoStack(sim=sim, fw=fw, server=server, db=db)
+    return DemoStack(sim=sim, bot=bot, transport=transport, settings=settings)
 
 
-def run_demo(*, lines: Iterable[str] | None, db_path: str | None, user: str, verbose: bool = False) -> bool:
-    """Interactive when `lines` is None; otherwise run them and report whether all were understood."""
+def _start_bot(sim: Simulator, settings: Settings, fw: Flywheel, db: Database) -> BotInstance:
+    """Serve the app: /slack/events (HTTP mode) or a Socket Mode connection, and /healthz and
+    /metrics either way, as `flywheel serve` does."""
+    if not settings.socket_mode:
+        server = start_in_thread(build_asgi(fw))
+        sim.bot_url = f"{server.url}/slack/events"
+        return BotInstance(fw=fw, server=server, db=db)
+    from bot.socket_mode import socket_mode_handler
+
+    assert sim.socket is not None and settings.slack_app_token
+    server = start_in_thread(build_asgi(fw, events=False))
+    newest = max((c.id for c in sim.socket.connections), default=0)
+    handler = socket_mode_handler(fw.app, settings.slack_app_token)
+    handler.connect()
+    try:
+        sim.socket.wait_for_connection(newer_than=newest, timeout=10)
+    except TimeoutError:
+        handler.close()
+        server.stop()
+        raise
+    return BotInstance(fw=fw, server=server, db=db, handler=handler)
+
+
+def run_demo(
+    *,
+    lines: Iterable[str] | None,
+    db_path: str | None,
+    user: str,
+    verbose: bool = False,
+    socket: bool = False,
+) -> bool:
+    """Interactive when `lines` is None; otherwise run them and report whether all were understood.
+    ``socket``: the bot connects in Socket Mode (as with SLACK_APP_TOKEN) instead of taking HTTP."""
     from bot import logs
     from bot.simulator.repl import DemoShell
 
@@ -98,11 +191,11 @@ def run_demo(*, lines: Iterable[str] | None, db_path: str | None, user: str, ver
         else:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="flywheel-demo-"))
             url = f"sqlite:///{tmp}/demo.db"
-        demo = start_stack(url)
+        demo = start_stack(url, transport="socket" if socket else "http")
         stack.callback(demo.close)
         demo.sim.take_outputs()  # seeding output is not the user's
         if lines is None:
-            print(_banner(start_user.name))
+            print(_banner(start_user.name, socket=socket))
         from bot.demo.commands import extra_commands
 
         if lines is None:  # interactive: periodic jobs run on their own; scripts use `jobs`
@@ -121,12 +214,19 @@ def run_demo(*, lines: Iterable[str] | None, db_path: str | None, user: str, ver
     return True
 
 
-def _banner(name: str) -> str:
+def _banner(name: str, *, socket: bool = False) -> str:
     people = ", ".join(f"{u.name} ({u.title})" for u in company.USERS)
+    mode = (
+        "The bot is in Socket Mode: Slack's messages reach it over a WebSocket it opened; "
+        "try `socket refresh` and `socket drop` to watch it reconnect.\n"
+        if socket
+        else ""
+    )
     return (
         "Flywheel demo — the real bot against a local Slack simulator (no network, no token).\n"
         f"You are {name} in #general. People: {people}.\n"
-        "Try: /okr mine · /okr tree · click Check in · as maya · in #product-review · "
+        + mode
+        + "Try: /okr mine · /okr tree · click Check in · as maya · in #product-review · "
         "shortcut summarize_thread last · in #inc-42-checkout-errors · /postmortem draft · "
         "home · help · quit\n"
     )
