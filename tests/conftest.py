@@ -1,9 +1,12 @@
 """Shared fixtures: a migrated database, settings, and the full stack over real HTTP.
 
-`slack_env` is the real app served by uvicorn on loopback, wired to the Slack simulator
-(`bot/simulator/`), seeded with the demo company's people, teams and channels — the same stack
-`flywheel demo` runs. PostgreSQL tests use the server at 127.0.0.1:5432; with CI=true they must
-run, elsewhere they skip when no server answers.
+`slack_env` is the real app wired to the Slack simulator (`bot/simulator/`), seeded with the demo
+company's people, teams and channels — the same stack `flywheel demo` runs. Every test that uses
+it (or `slack_env_factory`) runs twice: `[http]`, the app on uvicorn taking signed requests, and
+`[socket]`, the app connected in Socket Mode taking envelopes on its WebSocket. A test about the
+HTTP contract alone (signatures, url_verification) is marked `@pytest.mark.http_only`.
+PostgreSQL tests use the server at 127.0.0.1:5432; with CI=true they must run, elsewhere they
+skip when no server answers.
 """
 
 from __future__ import annotations
@@ -16,13 +19,24 @@ from pathlib import Path
 import pytest
 
 from bot.config import EXPECTATIONS, Settings, load_settings
-from bot.demo.run import DemoStack, start_stack
+from bot.demo.run import TRANSPORTS, DemoStack, start_stack
 from storage.db import Database
 from storage.migrate import upgrade
 
 SIGNING_SECRET = "test-signing-secret"
 PG_BASE = os.environ.get("FLYWHEEL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "http_only: runs over HTTP only (not parametrised over Socket Mode)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The end-to-end stack runs over each transport; the test id shows which ([http], [socket])."""
+    if "transport" in metafunc.fixturenames:
+        http_only = metafunc.definition.get_closest_marker("http_only") is not None
+        metafunc.parametrize("transport", ["http"] if http_only else list(TRANSPORTS), scope="function")
 
 
 @pytest.fixture(autouse=True)
@@ -58,13 +72,16 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def slack_env_factory(tmp_path: Path) -> Iterator[Callable[..., DemoStack]]:
-    """Build stacks with setting overrides, e.g. `slack_env_factory(FLYWHEEL_ADMINS="U0TOM")`."""
+def slack_env_factory(tmp_path: Path, transport: str) -> Iterator[Callable[..., DemoStack]]:
+    """Build stacks with setting overrides, e.g. `slack_env_factory(FLYWHEEL_ADMINS="U0TOM")`,
+    over the test's transport (`http` or `socket`)."""
     stacks: list[DemoStack] = []
 
     def make(*, conversations: bool = False, features: bool = False, **overrides: object) -> DemoStack:
         url = overrides.pop("DATABASE_URL", None) or f"sqlite:///{tmp_path}/e2e-{len(stacks)}.db"
-        stack = start_stack(str(url), conversations=conversations, features=features, **overrides)
+        stack = start_stack(
+            str(url), transport=transport, conversations=conversations, features=features, **overrides
+        )
         stacks.append(stack)
         return stack
 

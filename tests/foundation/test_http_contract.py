@@ -1,10 +1,12 @@
-"""Slack's HTTP contract, end to end: signatures, url_verification, retries, 429s, health."""
+"""Slack's contract, end to end: signatures and url_verification (HTTP mode), retries, 429s and
+health in both modes."""
 
 from __future__ import annotations
 
 import time
 
 import httpx
+import pytest
 
 from bot.demo.run import DemoStack
 
@@ -19,6 +21,7 @@ def test_signed_command_gets_its_answer(slack_env: DemoStack) -> None:
     assert any(o.kind == "ephemeral" and o.user == "U0LENA" for o in outputs)
 
 
+@pytest.mark.http_only
 def test_forged_and_stale_signatures_are_refused_and_change_nothing(slack_env: DemoStack) -> None:
     sim = slack_env.sim
     sim.take_outputs()
@@ -39,6 +42,7 @@ def test_forged_and_stale_signatures_are_refused_and_change_nothing(slack_env: D
         assert s.exec(select(ProcessedEvent)).all() == []
 
 
+@pytest.mark.http_only
 def test_forged_event_is_not_recorded(slack_env: DemoStack) -> None:
     sim = slack_env.sim
     delivery = sim.event(
@@ -51,6 +55,7 @@ def test_forged_event_is_not_recorded(slack_env: DemoStack) -> None:
     assert sim.calls_to("views.publish") == []
 
 
+@pytest.mark.http_only
 def test_url_verification_returns_the_challenge(slack_env: DemoStack) -> None:
     delivery = slack_env.sim.url_verification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
     assert delivery.status == 200
