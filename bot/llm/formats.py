@@ -137,23 +137,29 @@ class NotJSON(ValueError):
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```\s*$")
 
 
-def extract_json(text: str) -> Any:
-    """The JSON value in an answer: as is, inside a code fence, or after a line of chatter."""
+def extract_json(text: str, *, expect: str | None = None) -> tuple[Any, bool]:
+    """The JSON value in an answer — as is, inside a code fence, or after some chatter — and
+    whether there was chatter before it (which no constrained decoder writes).
+
+    `expect` ("object" / "array") is the schema's top-level type: a `[3]` citation in prose is
+    not taken for the answer.
+    """
     stripped = _FENCE.sub("", (text or "").strip()).strip()
-    decoder = json.JSONDecoder(strict=False)  # raw newlines inside strings, as small models write
     try:
-        return json.loads(stripped, strict=False)
+        return json.loads(stripped, strict=False), False
     except ValueError:
         pass
-    starts = [i for i in (stripped.find("{"), stripped.find("[")) if i >= 0]
+    openers = {"object": "{", "array": "["}.get(expect or "", "{[")
+    starts = [i for i in (stripped.find(c) for c in openers) if i >= 0]
     if not starts:
         raise NotJSON("the answer is not JSON", looks_ignored=True)
+    start = min(starts)
     try:
-        value, _ = decoder.raw_decode(stripped[min(starts) :])
+        value, _ = json.JSONDecoder(strict=False).raw_decode(stripped[start:])
     except ValueError as exc:
         # JSON that stops early (the output limit) or is broken: the format held, the answer did not.
-        raise NotJSON(f"the answer is not valid JSON: {exc}", looks_ignored=min(starts) > 0) from None
-    return value
+        raise NotJSON(f"the answer is not valid JSON: {exc}", looks_ignored=start > 0) from None
+    return value, start > 0
 
 
 @lru_cache(maxsize=64)

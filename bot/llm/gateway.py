@@ -221,13 +221,17 @@ class LLMGateway:
             )
 
         def parse(text: str) -> tuple[Any, Any]:
+            expect = schema.get("type") if isinstance(schema.get("type"), str) else None
             try:
-                data = extract_json(text)
+                data, chatter = extract_json(text, expect=expect)
             except NotJSON as exc:
                 if exc.looks_ignored and fmt is not Format.TEXT:
                     raise FormatRefused(f"{fmt.value} was ignored: {exc}") from None
                 raise InvalidAnswer(str(exc)) from None
             errors = schema_errors(data, schema)
+            if errors and chatter and fmt is not Format.TEXT:
+                # Prose around JSON that does not fit: nothing constrained this answer.
+                raise FormatRefused(f"{fmt.value} was ignored: {'; '.join(errors)}")
             if errors:
                 raise InvalidAnswer("the answer does not match the schema: " + "; ".join(errors))
             return data, (validate(data) if validate is not None else data)

@@ -208,7 +208,7 @@ def test_model_summary_is_cached_between_asks(model_env: DemoStack, openai_stub:
     )
     env.sim.message_shortcut("U0OMAR", ReviewAction.SUMMARIZE_SHORTCUT, CHANNEL, root)
     env.sim.settle()
-    assert len(openai_stub.requests) == 2 and "<<NEW REPLIES" in str(openai_stub.requests[1]["messages"])
+    assert len(openai_stub.requests) == 2 and "<<SUMMARY SO FAR" in str(openai_stub.requests[1]["messages"])
     assert "updated with the new replies" in shown_text(summaries(env, "U0OMAR")[-1:])
     usage = env.fw.metrics.registry.get_sample_value("flywheel_llm_calls_total", {"outcome": "ok"})
     assert usage == 2

@@ -221,7 +221,9 @@ class OpenAIStub:
         try:
             jsonschema.validate(json.loads(content), schema)
         except (ValueError, jsonschema.ValidationError) as exc:
-            error = {"message": f"stub: the scripted reply does not match the schema: {exc}"[:500]}
+            # Worded so that the gateway does not take it for a refusal of the answer format.
+            detail = getattr(exc, "message", str(exc))[:200]
+            error = {"message": f"stub: a scripted reply breaks the requested constraints (test bug): {detail}"}
             return JSONResponse({"error": error}, status_code=500)
         return None
 
