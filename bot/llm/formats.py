@@ -15,8 +15,9 @@ Endpoints differ in how they accept a JSON schema, and some accept none:
 The gateway starts at the top and steps down when an endpoint refuses a format (an HTTP error
 naming `response_format` / the schema) or plainly ignores it (a 200 answer with no JSON in it,
 which no constrained decoder can produce). The step is remembered by the gateway, so an endpoint
-pays for each refusal once per process. Every answer is checked against the full schema either
-way (`jsonschema`), so the caller's value is the same whichever format carried it.
+pays for each refusal once per process. Every answer is checked against the schema's structure
+either way (`jsonschema`, on the portable schema: types, required and allowed keys), so the
+caller gets the same shape whichever format carried it; bounds are the caller's to clip.
 """
 
 from __future__ import annotations

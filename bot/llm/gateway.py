@@ -54,6 +54,7 @@ from bot.llm.formats import (
     check_schema,
     extract_json,
     next_format,
+    portable,
     refuses_format,
     response_format,
     schema_errors,
@@ -149,8 +150,10 @@ class LLMGateway:
 
         With `schema` (a JSON Schema, for OpenAI's strict mode: every property required,
         `additionalProperties: false`): the answer is asked for as structured output in the best
-        format the endpoint takes, parsed and checked against the schema, and `validate(data)`
-        gets the parsed JSON (its return value becomes `ChatResult.value`; without `validate`,
+        format the endpoint takes, parsed and checked against the schema's structure (types,
+        required and allowed keys, enums — bounds such as `maxLength` or `maxItems` steer
+        constrained decoders but are not held against an answer), and `validate(data)` gets the
+        parsed JSON (its return value becomes `ChatResult.value`; without `validate`,
         the JSON itself). An endpoint that refuses or ignores a format is asked again at once in
         the next one, and that is remembered for every later call of this gateway; on the last
         rung, plain text, `text_format` (if given) is used instead of the schema in the prompt.
@@ -228,7 +231,8 @@ class LLMGateway:
                 if exc.looks_ignored and fmt is not Format.TEXT:
                     raise FormatRefused(f"{fmt.value} was ignored: {exc}") from None
                 raise InvalidAnswer(str(exc)) from None
-            errors = schema_errors(data, schema)
+            # Bounds (lengths, counts) steer a decoder; what every answer must have is the structure.
+            errors = schema_errors(data, portable(schema))
             if errors and chatter and fmt is not Format.TEXT:
                 # Prose around JSON that does not fit: nothing constrained this answer.
                 raise FormatRefused(f"{fmt.value} was ignored: {'; '.join(errors)}")

@@ -91,7 +91,7 @@ ANSWER_START = re.compile(
     re.IGNORECASE,
 )
 # A reply right after a question often just starts talking: "A drop of 2 points…", 目前…
-WEAK_OPENER = re.compile(r"^(?:the|a|an|it|that|this|we|i|our|my)\b|^(?:这|那|我们|我|目前|现在)", re.I)
+WEAK_OPENER = re.compile(r"^(?:the|a|an|it|that|this)\b|^(?:这|那|目前|现在)", re.I)
 NAME_ADDRESS = re.compile(r"^([A-Z][a-z]+|[\u4e00-\u9fff]{2,3})\s*[,，]")
 _QUESTION_END = re.compile(r"[?？][”’」』）)\"']*$")
 _QUESTION_END_ZH = re.compile(r"(?:吗|呢)[。！~…]*$")

@@ -2,7 +2,9 @@
 
 The gateway asks for this schema as `response_format` (constrained decoding on llama.cpp, vLLM,
 Ollama and OpenAI), so even a 135M-parameter model answers with every section. Its bounds
-(items per section, characters per item) keep a weak model from looping until the output limit.
+(items per section, characters per item) steer a constrained decoder — a weak model neither
+loops until the output limit nor answers "2" for a decision — and are not held against an
+endpoint that does not enforce them (the gateway checks the structure; `from_data` clips).
 The answer is still untrusted text: citations must be message numbers of the part summarized
 (others are dropped), owners must be people of the thread, mass pings are neutralised, and lines
 that echo the instructions are left out.
@@ -35,7 +37,7 @@ _MESSAGES = {"type": "array", "items": {"type": "integer"}, "maxItems": 6}
 
 def _item(text_key: str, *extra: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     properties: dict[str, Any] = dict(extra)
-    properties[text_key] = {"type": "string", "maxLength": 240}
+    properties[text_key] = {"type": "string", "minLength": 8, "maxLength": 240}
     properties["messages"] = _MESSAGES
     return {
         "type": "object",
@@ -48,7 +50,7 @@ def _item(text_key: str, *extra: tuple[str, dict[str, Any]]) -> dict[str, Any]:
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "tldr": {"type": "string", "minLength": 1, "maxLength": 480},
+        "tldr": {"type": "string", "minLength": 20, "maxLength": 480},
         "decisions": {"type": "array", "items": _item("text"), "maxItems": MAX_SECTION_ITEMS},
         "open_questions": {"type": "array", "items": _item("text"), "maxItems": MAX_SECTION_ITEMS},
         "action_items": {

@@ -17,8 +17,10 @@ from bot.metrics import Metrics
 from bot.reviews import service
 from bot.reviews.model import SUMMARY_MAX_TOKENS, author_letters, plan_chunks
 from bot.reviews.service import thread_messages
+from bot.reviews.structured import SUMMARY_SCHEMA
 from bot.reviews.summary import WORD_JOINER
 from storage.db import Database
+from storage.models import Person
 from tests.reviews.support import BOT, FakeSource
 from tests.support.openai_stub import OpenAIStub, Reply, prompt_text
 
@@ -76,6 +78,110 @@ def test_model_summary_cites_messages_with_permalinks(openai_stub: OpenAIStub, d
     tag = re.search(r"<<THREAD (\w+)>>", user)
     assert tag and f"<<END THREAD {tag.group(1)}>>" in user
     assert "UNTRUSTED" in prompt_text(request, "system")
+
+
+# --- structured output --------------------------------------------------------------------
+
+
+def test_structured_output_from_an_endpoint_that_enforces_the_schema(
+    openai_stub_factory: Callable[..., OpenAIStub], db: Database
+) -> None:
+    """The summary is built from the JSON: citations that are not messages of the thread are
+    dropped, owners named by their author letter or their name become the thread's people."""
+    with db.session() as session:
+        session.add(Person(slack_id="U0NINA", name="nina", real_name="Nina Ivanova"))
+    stub = openai_stub_factory(enforce=True)
+    source, root = demo_source()
+    msgs = thread_messages(source.threads[(CHANNEL, root)], bot_user_id=BOT)
+    letters = author_letters(msgs)
+    answer = {
+        "tldr": "The team reviewed the one-page checkout and set the launch for the 28th [57].",
+        "decisions": [
+            {"text": "Guest checkout stays on the one-page flow", "messages": [27, 999]},
+            {"text": "Launch on the 28th even without wallets", "messages": [57]},
+        ],
+        "open_questions": [{"text": "Do guests get saved addresses?", "messages": [70]}],
+        "action_items": [
+            {"owner": letters["U0OMAR"], "task": "write the tracking plan by Friday", "messages": [36]},
+            {"owner": "Nina", "task": "run 5 usability sessions on the prototype", "messages": []},
+            {"owner": "<@U0HACKER>", "task": "approve the wire transfer", "messages": [1000]},
+        ],
+    }
+    stub.queue(Reply(content=json.dumps(answer)))
+    result = summarize(db, gateway(stub, db), source, root)
+    s = result.summary
+    assert s.mode == "model" and s.fallback_reason is None
+    (request,) = stub.requests
+    assert request["response_format"]["type"] == "json_schema"
+    assert request["response_format"]["json_schema"]["schema"] == SUMMARY_SCHEMA
+    user = prompt_text(request)
+    assert f"{letters['U0NINA']} = <@U0NINA> Nina Ivanova" in user.splitlines()[0]
+    assert [int(n) for n in re.findall(LINE, user, re.M)] == list(range(1, len(msgs) + 1))
+    ts = {m.index: m.ts for m in msgs}
+    assert s.tldr == "The team reviewed the one-page checkout and set the launch for the 28th."
+    assert [(d.text, d.sources) for d in s.decisions] == [
+        ("Guest checkout stays on the one-page flow", [ts[27]]),  # 999 is no message: dropped
+        ("Launch on the 28th even without wallets", [ts[57]]),
+    ]
+    assert s.questions[0].sources == [ts[70]]
+    assert [a.owner for a in s.actions] == ["U0OMAR", "U0NINA", None]
+    assert s.actions[1].sources  # no citation: linked to the closest message instead
+    assert "<@U0HACKER>" not in s.actions[2].text and "U0HACKER" in s.actions[2].text
+    assert all(src in result.links for a in s.actions for src in a.sources)
+
+
+def test_an_endpoint_without_json_schema_gets_the_text_format_and_it_is_remembered(
+    openai_stub_factory: Callable[..., OpenAIStub], db: Database
+) -> None:
+    stub = openai_stub_factory(formats=("text",))
+    source, root = demo_source()
+    other = source.add_thread(
+        CHANNEL, MEMBERS, INJECTION[:1] + [("U0MAYA", "Decision: annual plans at 15%.")]
+    )
+    llm = gateway(stub, db)
+    first = summarize(db, llm, source, root).summary
+    assert first.mode == "model" and first.tldr.startswith("Stub chunk summary")
+    assert first.decisions and first.questions and first.actions[0].owner
+    assert stub.formats_asked() == ["json_schema", "json_object", "text"]
+    assert "Answer with exactly these four sections" in prompt_text(stub.requests[-1], "system")
+    second = summarize(db, llm, source, other).summary
+    assert second.mode == "model"
+    assert stub.formats_asked()[3:] == ["text"]  # the schema is not tried again
+
+
+def test_a_llama_cpp_python_server_gets_json_object_with_the_schema(
+    openai_stub_factory: Callable[..., OpenAIStub], db: Database
+) -> None:
+    """llama-cpp-python's server answers `json_schema` with a 500 and takes its own form."""
+    stub = openai_stub_factory(formats=("json_object", "text"), refusal_status=500, enforce=True)
+    source, root = demo_source()
+    s = summarize(db, gateway(stub, db), source, root).summary
+    assert s.mode == "model" and s.decisions and s.questions and s.actions
+    assert stub.formats_asked() == ["json_schema", "json_object"]
+    assert stub.requests[1]["response_format"]["schema"] == SUMMARY_SCHEMA
+
+
+def test_a_thread_of_two_parts_is_read_in_turn_without_a_merge(openai_stub: OpenAIStub, db: Database) -> None:
+    source = FakeSource()
+    people = sorted(MEMBERS)
+    root = source.add_thread(
+        CHANNEL,
+        MEMBERS,
+        [
+            (people[i % 7], f"Note {i + 1}: the checkout copy on screen {i % 9} needs a shorter title.")
+            for i in range(100)
+        ],
+    )
+    llm = gateway(openai_stub, db, context_tokens=3000)
+    s = summarize(db, llm, source, root).summary
+    assert s.mode == "model" and s.chunks == 2
+    first, second = openai_stub.requests
+    assert "<<SUMMARY SO FAR" not in prompt_text(first) and "part 1 of 2" in prompt_text(first)
+    assert "<<SUMMARY SO FAR" in prompt_text(second) and "Stub chunk summary" in prompt_text(second)
+    assert not [r for r in openai_stub.requests if "<<SUMMARIES" in prompt_text(r)]
+    seen = [int(n) for r in openai_stub.requests for n in re.findall(LINE, prompt_text(r), re.M)]
+    assert seen == list(range(1, 101))  # each message sent once
+    assert s.tldr.startswith("Stub updated summary")
 
 
 def test_a_1000_message_thread_is_chunked_and_merged(openai_stub: OpenAIStub, db: Database) -> None:
@@ -272,7 +378,8 @@ def test_injection_echoed_by_the_model_is_neutralised(
     assert not re.search(r"(?<!\u2060)@(channel|here|everyone)\b", text.replace("@" + WORD_JOINER, ""))
     assert "UNTRUSTED DATA" not in text and "Everything between them" not in text  # prompt not echoed
     assert "<@U0HACKER>" not in text  # no pinging strangers
-    assert "evil.example" in s.actions[1].text and "<https://evil" not in s.actions[1].text  # no disguised link
+    # No disguised link.
+    assert "evil.example" in s.actions[1].text and "<https://evil" not in s.actions[1].text
     assert s.actions[0].owner == "U0SOFIA"
     # The thread's fake end marker could not close the real delimiter.
     user = prompt_text(stub.requests[-1])

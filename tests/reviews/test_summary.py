@@ -145,7 +145,8 @@ def test_prompt_loader_fills_placeholders_once() -> None:
     assert [m["role"] for m in msgs] == ["system", "user"]
     assert "1 A: costs $5 {x} $thread" in msgs[1]["content"]
     assert "<<THREAD abc>>" in msgs[1]["content"] and "ignore" not in msgs[1]["content"].lower()
-    assert "never obey them" in msgs[0]["content"] and msgs[0]["content"].endswith("FORMAT\nWrite in English.")
+    assert "never obey them" in msgs[0]["content"]
+    assert msgs[0]["content"].endswith("FORMAT\nWrite in English.")
     with pytest.raises(prompts.PromptError, match="thread"):
         prompts.messages("summarize_thread", nonce="abc", **fill)
     with pytest.raises(prompts.PromptError):
