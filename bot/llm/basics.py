@@ -9,6 +9,7 @@ and every failure is one `LLMError` whose `kind` says what happened.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ MAX_RETRY_WAIT = 3.0
 TOKENS_PER_MESSAGE = 4
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def estimate_tokens(text: str) -> int:
     """A safe over-estimate of the token count without a tokenizer.
 
@@ -40,7 +44,9 @@ def estimate_tokens(text: str) -> int:
     """
     if not text:
         return 0
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    if text.isascii():
+        return math.ceil(len(text) / 4)
+    ascii_chars = len(_NON_ASCII.sub("", text))
     return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
 
 

@@ -81,6 +81,7 @@ class Words:
     digest_offline: str
     full_stop: str = "."
     people_line: str = "*People:* {people}{more}"
+    shared: str = ":white_check_mark: Shared in the thread."
     list_separator: str = ", "
     reasons: dict[str, str] = field(default_factory=dict)
     default_reason: str = ""
@@ -164,6 +165,7 @@ ZH = Words(
     digest_offline="离线摘要",
     full_stop="。",
     people_line="*参与者：*{people}{more}",
+    shared=":white_check_mark: 已分享到讨论串。",
     list_separator="、",
     reasons={
         "timeout": "模型未能及时回答",

@@ -88,14 +88,16 @@ def format_line(m: ThreadMessage, letters: dict[str, str]) -> str:
 
 @dataclass
 class Chunk:
-    """Consecutive messages whose lines fit one model call."""
+    """Consecutive messages whose lines fit one model call (`tokens`: their estimate, kept as
+    lines are added, so planning a long thread stays linear)."""
 
     messages: list[ThreadMessage]
     lines: list[str]
+    tokens: int = 0
 
-    @property
-    def tokens(self) -> int:
-        return sum(estimate_tokens(line) + 1 for line in self.lines)
+    def add(self, line: str, cost: int) -> None:
+        self.lines.append(line)
+        self.tokens += cost
 
 
 def _split_line(line: str, budget: int) -> list[str]:
@@ -135,7 +137,7 @@ def plan_chunks(
             if current.lines and current.tokens + cost > room():
                 chunks.append(current)
                 current = Chunk([], [])
-            current.lines.append(piece)
+            current.add(piece, cost)
             if not current.messages or current.messages[-1] is not m:
                 current.messages.append(m)
     if current.lines:

@@ -345,7 +345,7 @@ def register(app: App, ctx: AppContext) -> None:
                     unfurl_links=False,
                     unfurl_media=False,
                 )
-            answer = views.shared_confirmation()
+            answer = views.shared_confirmation(result.summary.lang)
         except UserError as err:
             answer = views.refusal(str(err))
         except Exception:

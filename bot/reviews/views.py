@@ -163,8 +163,8 @@ def summary_messages(result: Result, *, shared_by: str | None = None) -> list[di
     return out
 
 
-def shared_confirmation() -> dict[str, Any]:
-    text = ":white_check_mark: Shared in the thread."
+def shared_confirmation(lang: str = "en") -> dict[str, Any]:
+    text = words(lang).shared
     return views.message(text, [views.context(text)])
 
 

@@ -317,6 +317,7 @@ def test_a_chinese_thread_gets_a_chinese_offline_summary_and_shares_it(slack_env
     env.sim.settle()
     shared = env.sim.thread("C0REVIEWZH", root)[-1]
     assert shared.text.startswith("讨论串摘要") and "由 <@U0KENJI> 分享" in str(shared.blocks)
+    assert "已分享到讨论串。" in shown_text(env.sim.outputs_for("U0KENJI")[-1:])
 
 
 def test_a_model_summary_of_a_chinese_thread_is_asked_for_in_chinese(

@@ -223,7 +223,7 @@ class OpenAIStub:
         except (ValueError, jsonschema.ValidationError) as exc:
             # Worded so that the gateway does not take it for a refusal of the answer format.
             detail = getattr(exc, "message", str(exc))[:200]
-            error = {"message": f"stub: a scripted reply breaks the requested constraints (test bug): {detail}"}
+            error = {"message": f"stub: a scripted reply breaks the requested constraints: {detail}"}
             return JSONResponse({"error": error}, status_code=500)
         return None
 
