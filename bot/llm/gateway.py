@@ -312,28 +312,10 @@ class LLMGateway:
             try:
                 result.value = parse(result.text)
             except FormatRefused as exc:
-                self._record(
-                    purpose,
-                    "format_ignored",
-                    result.prompt_tokens,
-                    result.completion_tokens,
-                    result.latency_s,
-                    attempts,
-                    result.estimated,
-                    str(exc),
-                )
+                self._record_answer(purpose, "format_ignored", result, str(exc))
                 raise
             except (InvalidAnswer, ValueError) as exc:
-                self._record(
-                    purpose,
-                    "invalid",
-                    result.prompt_tokens,
-                    result.completion_tokens,
-                    result.latency_s,
-                    attempts,
-                    result.estimated,
-                    str(exc),
-                )
+                self._record_answer(purpose, "invalid", result, str(exc))
                 raise LLMError("invalid", f"the model's answer did not fit the format: {exc}") from None
             self._record_ok(purpose, result)
             return result
@@ -376,14 +358,18 @@ class LLMGateway:
 
     # --- accounting ----------------------------------------------------------------------
     def _record_ok(self, purpose: str, result: ChatResult[Any]) -> None:
+        self._record_answer(purpose, "ok", result)
+
+    def _record_answer(self, purpose: str, outcome: str, result: ChatResult[Any], error: str = "") -> None:
         self._record(
             purpose,
-            "ok",
+            outcome,
             result.prompt_tokens,
             result.completion_tokens,
             result.latency_s,
             result.attempts,
             result.estimated,
+            error,
         )
 
     def _record(

@@ -113,25 +113,13 @@ def is_decision(sentence: str) -> bool:
 
 def is_direct_ask(sentence: str) -> bool:
     """A request to a named person ("@omar can you…?", "Jonas, can you…", "麻烦 @omar …")."""
-    flat = plain_text(sentence)
-    return bool(
-        ASKED.search(sentence)
-        or ASKED_ZH.search(sentence)
-        or PLAIN_ASK.search(sentence)
-        or NAME_ASK.match(flat)
-        or NAME_ASK_ZH.match(flat)
-    )
+    asked = ASKED.search(sentence) or ASKED_ZH.search(sentence) or PLAIN_ASK.search(sentence)
+    return bool(asked) or asks_by_name(sentence)
 
 
 def is_action(sentence: str) -> bool:
-    flat = plain_text(sentence)
-    return bool(
-        ACTION.search(flat)
-        or ACTION.search(sentence)
-        or ACTION_ZH.search(sentence)
-        or NAME_ASK.match(flat)
-        or NAME_ASK_ZH.match(flat)
-    )
+    cue = ACTION.search(plain_text(sentence)) or ACTION.search(sentence) or ACTION_ZH.search(sentence)
+    return bool(cue) or asks_by_name(sentence)
 
 
 def asks_by_name(sentence: str) -> bool:

@@ -8,7 +8,7 @@ from bot.demo import review_thread
 from bot.reviews import extractive
 from bot.reviews.summary import WORD_JOINER, Summary, ThreadMessage
 
-NAMES = {"@omar": "<@U0OMAR>", "@nina": "<@U0NINA>", "@amara": "<@U0AMARA>"}
+NAMES = {"@omar": "<@U0OMAR>", "@nina": "<@U0NINA>", "@amara": "<@U0AMARA>", "@sofia": "<@U0SOFIA>"}
 
 
 def thread(pairs: list[tuple[str, str]]) -> list[ThreadMessage]:

@@ -8,17 +8,7 @@ from bot.reviews.i18n import count
 from bot.reviews.service import Result
 from bot.reviews.summary import Item, Summary, ThreadMessage
 from bot.reviews.text import content_words, language, sentences
-
-NAMES = {"@omar": "<@U0OMAR>", "@nina": "<@U0NINA>", "@amara": "<@U0AMARA>", "@sofia": "<@U0SOFIA>"}
-
-
-def thread(pairs: list[tuple[str, str]]) -> list[ThreadMessage]:
-    out = []
-    for i, (user, text) in enumerate(pairs, 1):
-        for name, mention in NAMES.items():  # as the Slack client encodes mentions
-            text = text.replace(name, mention)
-        out.append(ThreadMessage(i, f"{1700000000 + i}.000100", user, text))
-    return out
+from tests.reviews.test_extractive import thread
 
 
 def numbers(msgs: list[ThreadMessage], items: list[Item]) -> list[int]:
