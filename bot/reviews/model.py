@@ -49,7 +49,7 @@ from bot.reviews.summary import (
 
 log = logging.getLogger(__name__)
 
-SUMMARY_MAX_TOKENS = 1000  # the answer's limit; the schema's bounds keep a summary well within it
+SUMMARY_MAX_TOKENS = 1200  # the answer's limit; the schema's bounds keep a summary within it
 SO_FAR_TOKENS = 700  # a summary going into a later call is cut to this
 MAP_CONCURRENCY = 4
 MAX_MERGE_ROUNDS = 4

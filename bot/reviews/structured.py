@@ -31,13 +31,15 @@ from bot.reviews.summary import (
     system_lines,
 )
 
-MAX_SECTION_ITEMS = 8
-_MESSAGES = {"type": "array", "items": {"type": "integer"}, "maxItems": 6}
+# At most this many items a section and characters an item: the longest answer a constrained
+# decoder can write (~3,700 characters, ~1,000 tokens) fits the answer's token limit.
+MAX_SECTION_ITEMS = 5
+_MESSAGES = {"type": "array", "items": {"type": "integer"}, "maxItems": 4}
 
 
 def _item(text_key: str, *extra: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     properties: dict[str, Any] = dict(extra)
-    properties[text_key] = {"type": "string", "minLength": 8, "maxLength": 240}
+    properties[text_key] = {"type": "string", "minLength": 8, "maxLength": 160}
     properties["messages"] = _MESSAGES
     return {
         "type": "object",
@@ -50,12 +52,12 @@ def _item(text_key: str, *extra: tuple[str, dict[str, Any]]) -> dict[str, Any]:
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "tldr": {"type": "string", "minLength": 20, "maxLength": 480},
+        "tldr": {"type": "string", "minLength": 20, "maxLength": 400},
         "decisions": {"type": "array", "items": _item("text"), "maxItems": MAX_SECTION_ITEMS},
         "open_questions": {"type": "array", "items": _item("text"), "maxItems": MAX_SECTION_ITEMS},
         "action_items": {
             "type": "array",
-            "items": _item("task", ("owner", {"type": "string", "maxLength": 60})),
+            "items": _item("task", ("owner", {"type": "string", "maxLength": 40})),
             "maxItems": MAX_SECTION_ITEMS,
         },
     },
@@ -65,7 +67,8 @@ SUMMARY_SCHEMA: dict[str, Any] = {
 SCHEMA_NAME = "thread_summary"
 
 _USER = re.compile(r"<?@?([UW][A-Z0-9]{2,})(?:\|[^>]*)?>?")
-_ENUMERATOR = re.compile(r"^\s*(?:[-*•·]|\d+[.)、]|[（(]\d+[)）])\s*")
+# Bullets and numbering a model puts in front of an item — and our own line labels ("12 B:").
+_ENUMERATOR = re.compile(r"^\s*(?:[-*•·]|\d+[.)、]|[（(]\d+[)）]|\d{1,5}\s?[A-Z]{1,2}:)\s*")
 _NOBODY = re.compile(r"^(?:none|n/?a|nobody|unknown|unassigned|tbd|-+|—|无|暂无|待定|未知)$", re.I)
 
 

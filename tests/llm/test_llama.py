@@ -175,7 +175,7 @@ def test_the_real_model_writes_the_summary(llama_url: str, db: Database) -> None
     with db.session() as session:
         outcomes = [u.outcome for u in session.exec(select(LLMUsage).order_by(LLMUsage.id)).all()]  # type: ignore[arg-type]
     assert again.summary.mode == "model" and again.summary.updated_from_cache
-    assert outcomes == ["format_refused", "ok", "ok"]  # no second try of json_schema
+    assert outcomes[:2] == ["format_refused", "ok"] and set(outcomes[2:]) == {"ok"}  # no second try
     _assert_safe(again)
 
 
