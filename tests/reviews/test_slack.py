@@ -168,6 +168,8 @@ def test_a_huge_thread_is_split_to_fit_slack(slack_env: DemoStack) -> None:
         pairs.append((user, text))
     root = seed_thread(env, pairs)
     env.sim.message_shortcut("U0LENA", ReviewAction.SUMMARIZE_SHORTCUT, CHANNEL, root)
+    # Reading 400 long messages by rules is quiet on the Web API for a while: wait for the summary.
+    env.sim.wait_for(lambda: summaries(env, "U0LENA"), timeout=30)
     env.sim.settle(timeout=30)
     outputs = env.sim.outputs_for("U0LENA")
     assert not [o for o in outputs if o.kind == "error"]
