@@ -94,6 +94,12 @@ CHANNELS: tuple[DemoChannel, ...] = (
         ("U0MAYA", "U0LENA", "U0OMAR", "U0PRIYA", "U0JONAS", "U0SOFIA", "U0NINA"),
     ),
     DemoChannel("C0LEADS", "leads-only", ("U0MAYA", "U0PRIYA"), is_private=True),
+    # The Chinese product-review thread (新用户引导改版评审), for summaries in Chinese.
+    DemoChannel(
+        "C0REVIEWZH",
+        "product-review-zh",
+        ("U0MAYA", "U0LENA", "U0OMAR", "U0PRIYA", "U0KENJI", "U0SOFIA", "U0NINA"),
+    ),
     DemoChannel("C0INC42", "inc-42-checkout-errors", ("U0PRIYA", "U0JONAS", "U0TOM", "U0MAYA")),
     # Published postmortems are announced here (FLYWHEEL_POSTMORTEM_CHANNEL in the demo).
     DemoChannel("C0POSTMORTEMS", "postmortems", ALL),

@@ -1,4 +1,5 @@
-"""The demo's long product-review thread in #product-review, as data.
+"""The demo's product-review threads, as data: a long English one in #product-review and a
+Chinese one (with the English product words Chinese teams use) in #product-review-zh.
 
 A review of the one-page checkout, the way such threads really go: a proposal, data, pushback,
 tangents, decisions (one of them reversed later), questions that get answered and some that do
@@ -9,6 +10,7 @@ items in it are the ones a reader must come away with.
 
 from __future__ import annotations
 
+KENJI = "U0KENJI"
 MAYA = "U0MAYA"
 LENA = "U0LENA"
 OMAR = "U0OMAR"
@@ -133,3 +135,44 @@ _THREAD: tuple[tuple[str, str], ...] = (
 def messages() -> list[tuple[str, str]]:
     """(user_id, text) in thread order; the first is the thread's parent message."""
     return list(_THREAD)
+
+
+# 新用户引导改版评审: the same shape in Chinese — a proposal, data, a risk question that gets an
+# answer, a staged rollout that is decided, asks with owners and dates (周三前 / 周五前 / 截止),
+# and two questions nobody answers. Mentions are written @name, as people type them.
+_CHINESE_THREAD: tuple[tuple[str, str], ...] = (
+    (
+        LENA,
+        "产品评审：新用户引导（onboarding）改版 v2。方案：把现在的 5 步引导压缩成 3 步，去掉强制绑定手机号，"
+        "首页加一个新手任务清单。PRD 和 Figma 在 canvas 里，请大家周四前看一下。",
+    ),
+    (MAYA, "谢谢 Lena。这次改版主要想解决什么问题？激活率还是客服工单？"),
+    (LENA, "主要是激活率。现在第 2 步（绑定手机号）流失 31%，移动端比桌面端高一倍。"),
+    (SOFIA, "数据我确认过：第 2 步移动端流失 38%，桌面端 19%。"),
+    (NINA, "用户访谈也是这个结论：9 个人里有 6 个说强制绑定手机号让他们直接放弃注册。"),
+    (PRIYA, "去掉强制绑定的话，风控那边会不会有问题？薅羊毛的账号会变多吗？"),
+    (KENJI, "风控模型主要看设备指纹和支付行为，手机号不是必需的。首单前再要求验证手机号就够了。"),
+    (OMAR, "建议先灰度 10% 的新用户，跑两周 A/B test 再全量。"),
+    (SOFIA, "10% 的流量大概 9 天就能看到显著性。"),
+    (LENA, "好，那就先灰度 10% 的新用户，两周后看数据再定全量。"),
+    (MAYA, "同意。"),
+    (NINA, "开发前能不能先用 Figma 原型做一轮可用性测试？"),
+    (LENA, "可以。@nina 你能在周三前约 5 个用户做可用性测试吗？"),
+    (NINA, "好的，周三前把测试结论发到这个讨论串。"),
+    (SOFIA, "实验需要新的埋点。谁来负责埋点方案？"),
+    (OMAR, "我来负责，周五前把埋点方案发出来，和 Sofia 对一下事件命名。"),
+    (PRIYA, "任务清单里有「绑定支付方式」这一项，但支付 SDK 的新版本下周才能上线。"),
+    (LENA, "结论：任务清单先不放支付相关的任务，等 SDK 上线后再加。"),
+    (KENJI, "待办：我下周一前把风控规则改成首单前验证手机号。"),
+    (MAYA, "跳过引导的用户怎么办？首页的任务清单要不要一直显示？"),
+    (OMAR, "另外，老版本的 5 步引导什么时候下线？"),
+    (LENA, "定了：v2 在 3 月 28 日开始灰度，3 月 21 日前完成开发和测试。"),
+    (PRIYA, "法务需要看一下新的隐私说明吗？"),
+    (LENA, "需要。麻烦 @amara 在 3 月 20 日前审核新的隐私说明文案。"),
+    (MAYA, "好的，谢谢大家。下周同一时间再过一次进度。"),
+)
+
+
+def chinese_messages() -> list[tuple[str, str]]:
+    """The Chinese review thread, (user_id, text) in thread order; the first is the parent."""
+    return list(_CHINESE_THREAD)

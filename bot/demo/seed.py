@@ -64,20 +64,40 @@ def seed_workspace(sim: Simulator) -> None:
 
 
 def seed_conversations(sim: Simulator) -> None:
-    """The long product-review thread and the incident channel's messages."""
-    try:
-        from bot.demo.review_thread import messages as review_messages
-    except ImportError:  # the summaries feature ships the thread
-        review_messages = None
-    if review_messages is not None:
-        msgs = review_messages()
-        if msgs:
-            root_user, root_text = msgs[0]
-            root = sim.post_message("C0REVIEW", root_user, root_text)
-            for user_id, text in msgs[1:]:
-                sim.post_message("C0REVIEW", user_id, text, thread_ts=root)
+    """The product-review threads and the incident channel's messages."""
+    seed_review_threads(sim)
     for minutes, user_id, text in INCIDENT_CHATTER:
         sim.post_message("C0INC42", user_id, text, ts=incident_ts(minutes))
+
+
+# The review threads are posted at fixed times, so their links are the same in every run of the
+# demo (a link copied from the README works): 2026-01-05 08:00 UTC, a message every 90 s; the
+# Chinese thread two days later.
+REVIEW_THREAD_START = 1_767_600_000
+CHINESE_THREAD_START = REVIEW_THREAD_START + 2 * 86_400
+SEED_STEP_SECONDS = 90
+
+
+def seeded_ts(start: int, n: int) -> str:
+    """The ts of the `n`th message (0 = the parent) of a thread seeded at `start`."""
+    return f"{start + n * SEED_STEP_SECONDS}.000100"
+
+
+def seed_review_threads(sim: Simulator) -> None:
+    try:
+        from bot.demo import review_thread
+    except ImportError:  # the summaries feature ships the threads
+        return
+    threads = (
+        ("C0REVIEW", REVIEW_THREAD_START, review_thread.messages()),
+        ("C0REVIEWZH", CHINESE_THREAD_START, review_thread.chinese_messages()),
+    )
+    for channel, start, msgs in threads:
+        if not msgs:
+            continue
+        root = sim.post_message(channel, msgs[0][0], msgs[0][1], ts=seeded_ts(start, 0))
+        for n, (user_id, text) in enumerate(msgs[1:], 1):
+            sim.post_message(channel, user_id, text, thread_ts=root, ts=seeded_ts(start, n))
 
 
 TEAMS_YAML = Path(__file__).resolve().parent / "data" / "teams.yaml"

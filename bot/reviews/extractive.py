@@ -2,8 +2,11 @@
 
 Used when no model is configured and whenever the model fails, so it has to be useful on its
 own: a reader of a 200-message thread should learn what was decided, what is still open and
-who does what next. Everything it shows is a quoted sentence from the thread with a link to
-its message — it never invents text, which is also why it is safe to label and show as is.
+who does what next — in English, in Chinese or in a mix (`bot.reviews.cues` has the cue words of
+both; `bot.reviews.text` splits sentences and compares words in both). Everything it shows is a
+quoted sentence from the thread with a link to its message — it never invents text, which is
+also why it is safe to label and show as is. Its own words (the TL;DR's frame, the headings)
+are in the thread's language.
 """
 
 from __future__ import annotations
@@ -12,55 +15,25 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from bot.reviews import cues
+from bot.reviews.i18n import count, words
 from bot.reviews.summary import (
     MAX_ITEMS,
     Item,
     Summary,
     ThreadMessage,
-    content_words,
+    join_sentences,
     neutralise,
     plain_text,
 )
+from bot.reviews.text import content_words, language, sentences
 
-_SPLIT = re.compile(r"(?<=[.!?。！？])\s+(?=[^\s])|\n+")
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-
-DECISION = re.compile(
-    r"\b(?:decided|decision(?:\s+is|\s+made)?\s*:|(?:final|the)\s+decision|we(?:'ll|\s+will)\s+go\s+with"
-    r"|(?:we're|we\s+are)\s+going\s+(?:with|ahead)|going\s+with|agreed|approved?|lgtm|ship\s+it"
-    r"|signed?\s+off|sign-off\s+given|settled\s+on|final\s+call|conclusion\s*:|resolved\s*:"
-    r"|let'?s\s+(?:go\s+with|ship|keep|use|drop|cut|launch|do\s+it|move\s+forward|stick\s+with))",
-    re.IGNORECASE,
-)
-# Questions like "should we go with X?" are not decisions; nor is "not approved yet".
-NOT_DECISION = re.compile(r"\b(?:not\s+(?:yet\s+)?(?:decided|approved|agreed)|undecided|if\s+we)\b", re.I)
-
-ACTION = re.compile(
-    r"(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>,?\s+(?:can|could|would|will)\s+you\b"
-    r"|<@[UW][A-Z0-9]+(?:\|[^>]*)?>,?\s+(?:to|please|pls)\s+\w+"
-    r"|@\w+,?\s+(?:can|could|would)\s+you\b"
-    r"|\bI(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|\s+can\s+take|'ll\s+take|\s+will\s+take)\b"
-    r"|\bTODO\b|\baction\s+items?\b|\bAI\s*:|\bowner\s*:|\bassignee\s*:"
-    r"|\b(?:by|before|until|due)\s+(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b"
-    r"|\b(?:by|before|due)\s+(?:eod|eow|end\s+of\s+(?:day|the\s+week|week|month|sprint)|tomorrow|next\s+week)\b"
-    r"|\bwill\s+(?:send|draft|write|update|follow\s+up|check|prepare|share|set\s+up|file|book|schedule|run"
-    r"|look\s+into|own|ping|add|fix|review|circulate|sync)\b)",
-    re.IGNORECASE,
-)
-SELF_ACTION = re.compile(r"\bI(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|\s+can\s+take)\b", re.I)
-ASKED = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>,?\s+(?:can|could|would|will|to|please|pls)\b", re.I)
-CONFIRM = re.compile(r"^(?:on\s+it|will\s+do|sure|yes|yep|ok(?:ay)?|done|ack|👍)\b", re.I)
 TLDR_CHARS = 220
-
-
-def sentences(text: str) -> list[str]:
-    out = []
-    for s in _SPLIT.split(text):
-        s = s.strip(" \t-•*>")
-        if len(s) >= 3:
-            out.append(s)
-    return out
+ANSWER_WINDOW = 25  # messages after a question in which an answer counts
+_CONTEXT = {"en": " (re: “{quote}”)", "zh": "（回应：“{quote}”）"}
+_CONTEXT_SUFFIX = re.compile(r"(?: \(re: “.*”\)|（回应：“.*”）)$")
 
 
 def _clip(text: str, limit: int = 300) -> str:
@@ -68,74 +41,87 @@ def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _is_decision(sentence: str) -> bool:
-    s = plain_text(sentence)
-    return bool(DECISION.search(s)) and not s.rstrip().endswith("?") and not NOT_DECISION.search(s)
+@dataclass
+class _Question:
+    at: int  # index in the thread
+    message: ThreadMessage
+    sentence: str
+    words: frozenset[str]  # of the whole message: "Guest checkout. Do we keep it?" is about guests
+    addressees: set[str] = field(default_factory=set)
 
 
-PLAIN_ASK = re.compile(r"(?<![\w<])@\w+,?\s+(?:can|could|would|will|to|please|pls)\b", re.I)
+def _answer_text(message: ThreadMessage) -> str:
+    """What a message says besides its questions (a message of questions only answers nothing)."""
+    return " ".join(s for s in sentences(message.text) if not cues.is_question(s))
 
 
-def _action_owner(sentence: str, author: str) -> str | None:
-    asked = ASKED.search(sentence)
-    if asked:
-        return asked.group(1)
-    if PLAIN_ASK.search(sentence):
-        return None  # asked someone by a name Slack did not resolve: unknown, not the asker
-    if SELF_ACTION.search(sentence):
-        return author or None
-    mention = _MENTION.search(sentence)
-    return mention.group(1) if mention else (author or None)
+def _addressees(question: str, names: dict[str, str]) -> set[str]:
+    people = set(cues.MENTION.findall(question))
+    name = cues.addressed_name(question)
+    if name:
+        people |= {uid for uid, full in names.items() if full and full.split()[0].lower() == name}
+    return people
 
 
-ANSWER_START = re.compile(
-    r"^(?:yes|yeah|yep|no|nope|nah|sure|ok(?:ay)?|good|correct|right|confirm(?:ed|ing)?|same|probably|"
-    r"maybe|depends|because|i|i'd|i'm|i think|we|we're|we'll|it|it's|that|that's|the|a|an|\d)\b",
-    re.IGNORECASE,
-)
-NAME_ASK = re.compile(r"^([A-Z][a-z]+),\s+(?:can|could|would|will)\s+you\b")
+def _open_questions(
+    asked: list[_Question], messages: list[ThreadMessage], names: dict[str, str]
+) -> list[_Question]:
+    """The questions no later message answers.
 
-
-def _is_question(text: str) -> bool:
-    return plain_text(text).rstrip().endswith(("?", "？"))
-
-
-def _answered(question: str, asker: str, at: int, messages: list[ThreadMessage], window: int = 25) -> bool:
-    """Did anyone else answer this later?
-
-    A direct reply (one of the next two messages by someone else, not itself a question) that
-    shares a word with the question or reads like an answer ("Yes…", "We…", "I'd say…"); the
-    person it was addressed to replying; or, further on, a message sharing most of its words.
+    A reply answers a question when it shares most of its words, when the person asked replies,
+    or when it comes right after the question (one of the next two messages by others) and
+    shares a word with it or opens like an answer ("Yes…", "I'd say…", 是的 / 我觉得…); the very
+    next message answers when it just starts talking ("A drop of…", "The flag…"). But one
+    reply answers one question — the one it matches best, else the latest — so an answer to
+    another question, or to something else entirely, does not close a question it never
+    addressed.
     """
-    words = content_words(plain_text(question))
-    addressees = set(_MENTION.findall(question))
-    direct = 0
-    for later in messages[at + 1 : at + 1 + window]:
-        if later.user == asker:
-            continue
-        text = plain_text(later.text).strip()
-        later_words = content_words(text)
-        opening = (sentences(text) or [text])[0]
-        if direct < 2 and not _is_question(opening):
-            if words & content_words(opening) or ANSWER_START.match(opening):
-                return True
-        direct += 1
-        if later.user in addressees and not _is_question(text):
-            return True
-        if words and len(words & later_words) >= max(2, math.ceil(len(words) * 0.4)):
-            return True
-    return False
+    pending: list[_Question] = []
+    closed: set[int] = set()
+    queue = sorted(asked, key=lambda q: q.at)
+    for j, reply in enumerate(messages):
+        text = _answer_text(reply)
+        if text.strip() and pending:
+            reply_words = content_words(plain_text(text))
+            candidates: list[tuple[float, int, _Question]] = []
+            for q in pending:
+                if q.message.user == reply.user or j - q.at > ANSWER_WINDOW:
+                    continue
+                overlap = len(q.words & reply_words)
+                strong = overlap >= max(2, math.ceil(len(q.words) * 0.4))
+                others_between = sum(1 for m in messages[q.at + 1 : j] if m.user != q.message.user)
+                direct = others_between < 2
+                addressed = reply.user in q.addressees
+                if strong:
+                    closed.add(id(q))
+                    continue
+                answer_like = direct and (overlap or cues.opens_like_an_answer(text))
+                right_after = j == q.at + 1 and cues.opens_like_a_reply(text)
+                if addressed or answer_like or right_after:
+                    candidates.append((overlap + (0.5 if addressed else 0), q.at, q))
+            if candidates:
+                best = max(candidates, key=lambda c: (c[0], c[1]))[2]
+                # Questions asked in one message are one ask: "What about PCI? Are card fields ours?"
+                closed.update(id(q) for q in pending if q.message is best.message)
+            pending = [q for q in pending if id(q) not in closed]
+        while queue and queue[0].at == j:
+            pending.append(queue.pop(0))
+    return [q for q in asked if id(q) not in closed]
 
 
-STRONG_DECISION = re.compile(r"\b(?:decided|decision|final call|we(?:'ll| will) go with)\b", re.IGNORECASE)
+def summarize(messages: list[ThreadMessage], names: dict[str, str] | None = None) -> Summary:
+    """The extractive summary of a whole thread (messages in thread order, numbered from 1).
 
-
-def summarize(messages: list[ThreadMessage]) -> Summary:
-    """The extractive summary of a whole thread (messages in thread order, numbered from 1)."""
-    allowed = {m.user for m in messages if m.user} | {u for m in messages for u in _MENTION.findall(m.text)}
+    `names` (user ID → display name) lets "Sofia, what threshold…?" count Sofia's reply.
+    """
+    names = names or {}
+    lang = language(m.text for m in messages)
+    allowed = {m.user for m in messages if m.user} | {
+        u for m in messages for u in cues.MENTION.findall(m.text)
+    }
     decisions: list[Item] = []
-    questions: list[Item] = []
     actions: list[Item] = []
+    asked: list[_Question] = []
     used: set[tuple[str, str]] = set()
     confirmations: dict[str, Item] = {}  # ts of an "on it" reply → the action item it confirms
 
@@ -143,13 +129,20 @@ def summarize(messages: list[ThreadMessage]) -> Summary:
         return neutralise(_clip(plain_text(sentence, unescape=False)), allowed_users=allowed)
 
     for i, m in enumerate(messages):
+        message_words: frozenset[str] | None = None
         for s in sentences(m.text):
             key = (m.ts, s)
             flat = plain_text(s)
-            if _is_decision(s):
-                decisions.append(Item(text=quote(_with_context(s, i, messages)), sources=[m.ts]))
+            if cues.is_question(s) and not cues.is_direct_ask(s):
+                if len(content_words(flat)) >= 2:
+                    message_words = message_words or content_words(plain_text(m.text))
+                    asked.append(_Question(i, m, s, message_words, _addressees(s, names)))
+                    used.add(key)
+                continue
+            if cues.is_decision(s):
+                decisions.append(Item(text=quote(_with_context(s, i, messages, lang)), sources=[m.ts]))
                 used.add(key)
-            elif ACTION.search(flat) or ACTION.search(s) or NAME_ASK.match(flat):
+            elif cues.is_action(s) or cues.is_direct_ask(s):
                 used.add(key)
                 confirmed_item = confirmations.get(m.ts)
                 if confirmed_item is not None and confirmed_item.owner in (m.user, None):
@@ -159,40 +152,42 @@ def summarize(messages: list[ThreadMessage]) -> Summary:
                     if len(content_words(flat)) > len(ask_words) or len(ask_words) < 4:
                         confirmed_item.text = quote(s)
                     continue
-                if CONFIRM.match(flat) and SELF_ACTION.search(flat) is None:
+                if cues.is_confirmation(flat) and not cues.volunteers(flat):
                     continue
-                owner = _action_owner(s, m.user) if not NAME_ASK.match(flat) else None
+                owner = cues.action_owner(s, m.user)
                 confirmed = _confirmed(owner, i, messages)
                 item = Item(text=quote(s), sources=[m.ts] + ([confirmed] if confirmed else []), owner=owner)
                 if confirmed:
                     confirmations[confirmed] = item
                 actions.append(item)
-            elif _is_question(s) and len(content_words(flat)) >= 2:
-                if not _answered(s, m.user, i, messages):
-                    if questions and questions[-1].sources == [m.ts]:
-                        questions[-1].text = quote(f"{questions[-1].text} {s}")  # one item per message
-                    else:
-                        questions.append(Item(text=quote(s), sources=[m.ts]))
-                used.add(key)
 
+    questions: list[Item] = []
+    for q in _open_questions(asked, messages, names):
+        if questions and questions[-1].sources == [q.message.ts]:
+            questions[-1].text = quote(join_sentences([questions[-1].text, q.sentence]))  # one per message
+        else:
+            questions.append(Item(text=quote(q.sentence), sources=[q.message.ts]))
     key_points = _key_points(messages, used, quote)
     people = [u for u, _ in Counter(m.user for m in messages if m.user).most_common()]
     decisions = _dedupe(decisions)
+    questions = _dedupe(questions)
+    actions = _dedupe(actions)
     return Summary(
-        tldr=_tldr(messages, decisions, questions, actions, allowed),
+        tldr=_tldr(messages, decisions, questions, actions, allowed, lang),
         decisions=decisions[-MAX_ITEMS:],  # later decisions supersede earlier ones
-        questions=_dedupe(questions)[:MAX_ITEMS],
-        actions=_dedupe(actions)[:MAX_ITEMS],
+        questions=questions[:MAX_ITEMS],
+        actions=actions[:MAX_ITEMS],
         key_points=key_points,
         people=people,
         mode="offline",
         message_count=len(messages),
         latest_ts=messages[-1].ts if messages else "",
+        lang=lang,
     )
 
 
-def _with_context(sentence: str, at: int, messages: list[ThreadMessage]) -> str:
-    """A bare "Agreed." says nothing: quote the rest of its message and what it agrees with."""
+def _with_context(sentence: str, at: int, messages: list[ThreadMessage], lang: str) -> str:
+    """A bare "Agreed." / 同意。 says nothing: quote the rest of its message and what it agrees with."""
     if len(content_words(plain_text(sentence))) >= 4:
         return sentence
     message = messages[at]
@@ -202,11 +197,11 @@ def _with_context(sentence: str, at: int, messages: list[ThreadMessage]) -> str:
     previous = next((p for p in reversed(messages[:at]) if p.user != message.user), None)
     if previous is None:
         return text
-    return f"{text} (re: “{_clip(previous.text, 160)}”)"
+    return text + _CONTEXT.get(lang, _CONTEXT["en"]).format(quote=_clip(previous.text, 160))
 
 
 def _confirmed(owner: str | None, at: int, messages: list[ThreadMessage]) -> str | None:
-    """The ts of the owner's "on it" / "will do" / "yes, I'll…" right after being asked.
+    """The ts of the owner's "on it" / "will do" / 好的 reply right after being asked.
 
     With no known owner (asked by first name), the first such reply from anyone else counts.
     """
@@ -214,7 +209,7 @@ def _confirmed(owner: str | None, at: int, messages: list[ThreadMessage]) -> str
     for later in messages[at + 1 : at + 6]:
         if later.user == asker or (owner and later.user != owner):
             continue
-        if CONFIRM.match(plain_text(later.text).strip()):
+        if cues.is_confirmation(later.text):
             return later.ts
     return None
 
@@ -243,10 +238,10 @@ def _key_points(
         for s in sentences(m.text):
             if (m.ts, s) in used:
                 continue
-            words = content_words(plain_text(s))
-            if len(words) < 4:
+            found = content_words(plain_text(s))
+            if len(found) < 4:
                 continue
-            score = sum(math.log1p(tf[w]) for w in words) / math.sqrt(len(words) + 4)
+            score = sum(math.log1p(tf[w]) for w in found) / math.sqrt(len(found) + 4)
             scored.append((score, i, m.ts, s))
     top = sorted(scored, reverse=True)[:5]
     return [Item(text=quote(s), sources=[ts]) for _, _, ts, s in sorted(top, key=lambda t: t[1])]
@@ -258,21 +253,27 @@ def _tldr(
     questions: list[Item],
     actions: list[Item],
     allowed: set[str],
+    lang: str,
 ) -> str:
+    w = words(lang)
     if not messages:
-        return "The thread is empty."
+        return ""
     first = messages[0]
     opening = sentences(first.text)
-    topic = _clip(plain_text(opening[0] if opening else first.text), TLDR_CHARS).rstrip(".")
-    starter = f"<@{first.user}>" if first.user else "Someone"
-    parts = [neutralise(f"{starter} started the thread: “{topic}”.", allowed_users=allowed)]
+    topic = _clip(plain_text(opening[0] if opening else first.text), TLDR_CHARS).rstrip(".。")
+    starter = f"<@{first.user}>" if first.user else "—"
+    parts = [neutralise(w.started.format(who=starter, topic=topic), allowed_users=allowed)]
     if decisions:
-        own = [re.sub(r" \(re: .*\)$", "", d.text) for d in decisions]
-        strong = [d for d in own if STRONG_DECISION.search(d)]
-        last = (strong or own)[-1].rstrip(".")
-        parts.append(f"Latest decision: “{_clip(last, TLDR_CHARS)}”.")
+        own = [_CONTEXT_SUFFIX.sub("", d.text) for d in decisions]
+        strong = [d for d in own if cues.STRONG_DECISION.search(d)]
+        last = (strong or own)[-1].rstrip(".。")
+        parts.append(w.latest_decision.format(decision=_clip(last, TLDR_CHARS)))
     parts.append(
-        f"{len(messages)} messages, {len(decisions)} decisions, {len(questions)} open questions "
-        f"and {len(actions)} action items found."
+        w.found.format(
+            messages=count(lang, "message", len(messages)),
+            decisions=count(lang, "decision", len(decisions)),
+            questions=count(lang, "question", len(questions)),
+            actions=count(lang, "action", len(actions)),
+        )
     )
-    return " ".join(parts)
+    return ("" if lang == "zh" else " ").join(parts)

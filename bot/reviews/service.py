@@ -11,20 +11,22 @@ The flow for one ask:
 3. the cache is keyed by (channel, thread) and stores the newest reply it covers: nothing new
    → the cached summary, no model call; new replies → the cached summary plus the new replies
    go to the model (`update_summary`), not the whole thread again;
-4. otherwise the thread is cut into chunks that fit the model's budget (never silently
-   truncated), summarized in parallel and merged (`merge_summaries`), hierarchically if needed;
+4. otherwise the thread is cut into parts that fit the model's budget (never silently
+   truncated) and summarized (`bot.reviews.model`: one call, two in turn, or parallel parts and
+   a merge), as structured output with the text format as the fallback;
 5. any model failure — timeout, 5xx, 429, malformed or off-format answer, deadline — gives the
    offline extractive summary, labelled with the reason, before the caller's deadline.
+
+A summary is written in its thread's language (`bot.reviews.text.language`), and so are its
+headings and labels (`bot.reviews.i18n`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import secrets
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -32,21 +34,15 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-import prompts
 from bot.common import audit
 from bot.common.errors import NotFound, UserError
-from bot.llm import Deadline, LLMError, LLMGateway, estimate_messages, estimate_tokens
+from bot.llm import Deadline, LLMError, LLMGateway
 from bot.people import service as people
 from bot.reviews import extractive
-from bot.reviews.summary import (
-    Summary,
-    ThreadMessage,
-    mentioned_users,
-    merge_structurally,
-    parse_answer,
-    plain_text,
-    render_for_model,
-)
+from bot.reviews.i18n import words
+from bot.reviews.model import ThreadJob
+from bot.reviews.summary import Summary, ThreadMessage, mentioned_users
+from bot.reviews.text import language
 from storage.db import Database
 from storage.models.reviews import ReviewChannel, ThreadSummary
 from storage.types import utcnow
@@ -55,9 +51,6 @@ log = logging.getLogger(__name__)
 
 # The whole ask must be answered within 15 s (DESIGN §4); fetching and rendering need some.
 MODEL_DEADLINE_SECONDS = 13.0
-SUMMARY_MAX_TOKENS = 700
-MAP_CONCURRENCY = 4
-MAX_MERGE_ROUNDS = 4
 
 REFUSAL = (
     "I can't summarize that thread for you. Summaries are only available to members of the "
@@ -68,18 +61,6 @@ BOT_NOT_IN_CHANNEL = (
 )
 THREAD_NOT_FOUND = "I couldn't find that thread — it may have been deleted. Check the link and try again."
 EMPTY_THREAD = "That thread has nothing to summarize yet."
-
-FALLBACK_REASONS = {
-    "timeout": "the model did not answer in time",
-    "deadline": "the model did not answer in time",
-    "rate_limited": "the model endpoint is busy (rate limited)",
-    "server_error": "the model endpoint had an error",
-    "connection": "the model endpoint could not be reached",
-    "malformed": "the model's answer was malformed",
-    "invalid": "the model's answer did not have the expected format",
-    "over_budget": "the thread did not fit the model",
-    "auth": "the model endpoint refused Flywheel's credentials",
-}
 
 SKIPPED_SUBTYPES = {"channel_join", "channel_leave", "bot_add", "bot_remove", "tombstone", "group_join"}
 
@@ -217,203 +198,6 @@ def thread_messages(raw: Iterable[dict[str, Any]], *, bot_user_id: str | None) -
     return [ThreadMessage(index=i, ts=ts, user=u, text=t) for i, (ts, u, t) in enumerate(unique.values(), 1)]
 
 
-def format_line(m: ThreadMessage, names: dict[str, str]) -> str:
-    """One message as the model sees it: `[n] <@U…> (Name): text`, on one line."""
-    text = re.sub(r"\s+", " ", plain_text(m.text)).strip()
-    who = f"<@{m.user}>" if m.user.startswith(("U", "W")) else (m.user or "someone")
-    name = names.get(m.user)
-    return f"[{m.index}] {who}{f' ({name})' if name else ''}: {text}"
-
-
-@dataclass
-class Chunk:
-    """Consecutive messages whose lines fit one model call."""
-
-    messages: list[ThreadMessage]
-    lines: list[str]
-
-    @property
-    def tokens(self) -> int:
-        return sum(estimate_tokens(line) + 1 for line in self.lines)
-
-
-def _split_line(line: str, budget: int) -> list[str]:
-    """A message longer than a whole chunk is cut into labelled parts, never dropped."""
-    head = line.split(":", 1)[0]
-    body = line[len(head) + 1 :]
-    room = budget - estimate_tokens(head) - 8
-    pieces: list[str] = []
-    start, cost = 0, 0.0
-    for i, ch in enumerate(body):
-        step = 0.25 if ord(ch) < 128 else 1.0  # as estimate_tokens counts
-        if cost + step > room - 1:
-            pieces.append(body[start:i])
-            start, cost = i, 0.0
-        cost += step
-    if start < len(body):
-        pieces.append(body[start:])
-    return [f"{head} (part {k}/{len(pieces)}):{piece}" for k, piece in enumerate(pieces, 1)]
-
-
-def plan_chunks(messages: list[ThreadMessage], names: dict[str, str], budget: int) -> list[Chunk]:
-    """Greedy, in order: each chunk within `budget` tokens (estimated), every message in one."""
-    chunks: list[Chunk] = []
-    current = Chunk([], [])
-    for m in messages:
-        line = format_line(m, names)
-        pieces = [line] if estimate_tokens(line) + 1 <= budget else _split_line(line, budget)
-        for piece in pieces:
-            cost = estimate_tokens(piece) + 1
-            if current.lines and current.tokens + cost > budget:
-                chunks.append(current)
-                current = Chunk([], [])
-            current.lines.append(piece)
-            if not current.messages or current.messages[-1] is not m:
-                current.messages.append(m)
-    if current.lines:
-        chunks.append(current)
-    return chunks
-
-
-# --- the model path ----------------------------------------------------------------------
-
-
-class _Model:
-    """One summarization job against the gateway: map, reduce, update, with one deadline."""
-
-    def __init__(
-        self, llm: LLMGateway, messages: list[ThreadMessage], names: dict[str, str], deadline: Deadline
-    ) -> None:
-        self.llm = llm
-        self.messages = messages
-        self.names = names
-        self.deadline = deadline
-        self.index_of = {m.ts: m.index for m in messages}
-        self.allowed = {m.user for m in messages if m.user} | mentioned_users(messages)
-        self.calls = 0
-
-    def _nonce(self) -> str:
-        return secrets.token_hex(6)
-
-    def _budget(self, template: str, **empty: str) -> int:
-        """Tokens left for the variable part once the template's fixed text is counted."""
-        overhead = estimate_messages(prompts.messages(template, nonce="0" * 12, **empty))
-        return self.llm.input_budget(reserve_output=SUMMARY_MAX_TOKENS) - overhead - 16
-
-    def _call(self, template: str, purpose: str, scope: list[ThreadMessage], **variables: str) -> Summary:
-        msgs = prompts.messages(template, **variables)
-        system = "\n".join(m["content"] for m in msgs if m["role"] == "system")
-        self.calls += 1
-        result = self.llm.chat(
-            msgs,
-            purpose=purpose,
-            max_tokens=SUMMARY_MAX_TOKENS,
-            deadline=self.deadline,
-            validate=lambda text: parse_answer(
-                text, messages=scope, system_prompt=system, allowed_users=self.allowed
-            ),
-        )
-        summary: Summary = result.value
-        return summary
-
-    def summarize_chunk(self, chunk: Chunk, part: int, parts: int) -> Summary:
-        note = (
-            f"This is part {part} of {parts} of a long thread (messages {chunk.messages[0].index}"
-            f"–{chunk.messages[-1].index}); summarize only this part."
-            if parts > 1
-            else ""
-        )
-        return self._call(
-            "summarize_thread",
-            "review.summarize" if parts == 1 else "review.chunk",
-            chunk.messages,
-            nonce=self._nonce(),
-            part_note=note,
-            thread="\n".join(chunk.lines),
-        )
-
-    def map(self, chunks: list[Chunk]) -> list[Summary]:
-        if len(chunks) == 1:
-            return [self.summarize_chunk(chunks[0], 1, 1)]
-        with ThreadPoolExecutor(max_workers=min(MAP_CONCURRENCY, len(chunks))) as pool:
-            futures = [pool.submit(self.summarize_chunk, c, i, len(chunks)) for i, c in enumerate(chunks, 1)]
-            try:
-                return [f.result() for f in futures]
-            except BaseException:
-                # One part failed: the whole answer falls back, so the parts not started are not sent.
-                for f in futures:
-                    f.cancel()
-                raise
-
-    def reduce(self, parts: list[Summary]) -> Summary:
-        """Merge partial summaries with the model, in batches that fit; structurally if it fails."""
-        rounds = 0
-        while len(parts) > 1 and rounds < MAX_MERGE_ROUNDS:
-            rounds += 1
-            budget = self._budget("merge_summaries", count="0", summaries="")
-            batches: list[list[Summary]] = [[]]
-            for p in parts:
-                batch = batches[-1]
-                if batch and estimate_tokens(self._merge_text([*batch, p])) > budget:
-                    batches.append([p])
-                else:
-                    batch.append(p)
-            if len(batches) == len(parts):  # nothing fits together: stop trying
-                break
-            merged: list[Summary] = []
-            for batch in batches:
-                merged.append(batch[0] if len(batch) == 1 else self._merge(batch))
-            parts = merged
-        return parts[0] if len(parts) == 1 else merge_structurally(parts)
-
-    def _render(self, s: Summary) -> str:
-        return render_for_model(s, self.index_of)
-
-    def _merge_text(self, batch: list[Summary]) -> str:
-        return "\n\n".join(f"--- Part {i} ---\n{self._render(s)}" for i, s in enumerate(batch, 1))
-
-    def _merge(self, batch: list[Summary]) -> Summary:
-        text = self._merge_text(batch)
-        try:
-            return self._call(
-                "merge_summaries",
-                "review.merge",
-                self.messages,
-                nonce=self._nonce(),
-                count=str(len(batch)),
-                summaries=text,
-            )
-        except LLMError as err:
-            log.warning("merge call failed (%s); merging the parts without the model", err.kind)
-            return merge_structurally(batch)
-
-    def update(self, cached: Summary, new: list[ThreadMessage]) -> Summary:
-        """The cached summary plus only the replies posted since it was written."""
-        budget = self._budget("update_summary", summary=self._render(cached), first="0", thread="")
-        chunks = plan_chunks(new, self.names, budget) if budget > 200 else []
-        if len(chunks) == 1:
-            return self._call(
-                "update_summary",
-                "review.update",
-                self.messages,
-                nonce=self._nonce(),
-                summary=self._render(cached),
-                first=str(new[0].index),
-                thread="\n".join(chunks[0].lines),
-            )
-        fresh = self.map(
-            plan_chunks(new, self.names, self._budget("summarize_thread", part_note="", thread=""))
-        )
-        return self.reduce([cached, *fresh])
-
-    def fresh(self) -> tuple[Summary, int]:
-        budget = self._budget("summarize_thread", part_note="x" * 160, thread="")
-        if budget < 100:
-            raise LLMError("over_budget", "the model's context is too small for the prompt")
-        chunks = plan_chunks(self.messages, self.names, budget)
-        return self.reduce(self.map(chunks)), len(chunks)
-
-
 # --- the cache ---------------------------------------------------------------------------
 
 
@@ -523,11 +307,13 @@ def _summary(
         cached.cached = True
         return cached
     people_order = [u for u, _ in Counter(m.user for m in messages if m.user).most_common()]
+    names = _names(db, [*people_order, *sorted(mentioned_users(messages) - set(people_order))])
+    lang = language(m.text for m in messages)
     if llm is None:
-        summary = extractive.summarize(messages)
+        summary = extractive.summarize(messages, names)
         _store(db, channel_id, thread_ts, summary, requester)
         return summary
-    job = _Model(llm, messages, _names(db, people_order), deadline)
+    job = ThreadJob(llm, messages, names, deadline, lang)
     try:
         known = {m.ts for m in messages}
         if (
@@ -546,15 +332,16 @@ def _summary(
             summary.chunks = chunks
         summary.mode = "model"
         summary.model = llm.model
+        summary.lang = lang
     except LLMError as err:
         log.warning("summary of %s/%s falls back to offline: %s", channel_id, thread_ts, err)
-        summary = extractive.summarize(messages)
-        summary.fallback_reason = FALLBACK_REASONS.get(err.kind, "the model could not be used")
+        summary = extractive.summarize(messages, names)
+        summary.fallback_reason = words(summary.lang).reason(err.kind)
     except Exception:
         # A bug in the model path must not cost the user their summary.
         log.exception("model summary of %s/%s failed", channel_id, thread_ts)
-        summary = extractive.summarize(messages)
-        summary.fallback_reason = "the model could not be used"
+        summary = extractive.summarize(messages, names)
+        summary.fallback_reason = words(summary.lang).default_reason
     summary.people = people_order
     summary.message_count = len(messages)
     summary.latest_ts = latest
@@ -568,9 +355,13 @@ def _summary(
 def register_channel(*, db: Database, source: ThreadSource, actor: str, channel_id: str) -> bool:
     """`/review channel #c`: the actor must be in the channel. True when newly registered."""
     try:
-        check_member(source, channel_id, actor)
-    except Refused:
-        raise UserError("You can only register a channel you are a member of.") from None
+        members = source.channel_members(channel_id)
+    except ChannelUnavailable:
+        raise UserError(
+            f"I can't find <#{channel_id}>: it doesn't exist, or it is private and I'm not in it."
+        ) from None
+    if actor not in members:
+        raise UserError("You can only register a channel you are a member of.")
     with db.session() as s:
         if s.get(ReviewChannel, channel_id) is not None:
             return False

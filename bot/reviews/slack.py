@@ -28,6 +28,7 @@ from bot.reviews.views import ReviewAction
 log = logging.getLogger(__name__)
 
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|#?([CG][A-Z0-9]{6,})")
+_CHANNEL_NAME = re.compile(r"#([\w.-]{1,80})")
 _SUMMARIZE = re.compile(r"\b(summari[sz]e|summary|tl;?dr|recap)\b", re.IGNORECASE)
 _AUTH_CACHE: dict[str, dict[str, Any]] = {}
 _AUTH_LOCK = threading.Lock()
@@ -344,7 +345,7 @@ def register(app: App, ctx: AppContext) -> None:
                     unfurl_links=False,
                     unfurl_media=False,
                 )
-            answer = views.shared_confirmation()
+            answer = views.shared_confirmation(result.summary.lang)
         except UserError as err:
             answer = views.refusal(str(err))
         except Exception:
@@ -377,6 +378,13 @@ def _route(text: str) -> tuple[str, str]:
         if args and args[0].lower() in ("remove", "rm", "delete", "unregister"):
             action, args = "remove", args[1:]
         m = _CHANNEL.fullmatch(args[0]) if len(args) == 1 else None
+        named = _CHANNEL_NAME.fullmatch(args[0]) if len(args) == 1 else None
+        if not m and named:
+            # Slack turns every channel the person can see into <#C…|name>; a plain #name is none.
+            raise UserError(
+                f"There's no channel #{named.group(1)} that you and I can see — check the name.",
+                hint="Pick the channel as you type it, e.g. `/review channel #product-review`.",
+            )
         if not m:
             raise UserError(
                 "Tell me which channel: `/review channel #product-review` "

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from bot.llm import InvalidAnswer
+from bot.reviews.text import content_words, sentences
 
 MAX_ITEMS = 15  # per section; a reader skims, and the rest is one click away in the thread
 MAX_ITEM_CHARS = 400
 MAX_TLDR_SENTENCES = 3
+MAX_RENDER_CHARS = 240  # an item as the next model call reads it
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Summary:
     message_count: int = 0
     latest_ts: str = ""
     chunks: int = 1
+    lang: str = "en"  # the thread's language: en | zh (headings, counts and labels follow it)
     cached: bool = False
     updated_from_cache: bool = False
 
@@ -121,6 +125,7 @@ def _escape_stray(text: str) -> str:
     return "".join(parts)
 
 
+@lru_cache(maxsize=32768)  # the offline rules look at each sentence several times
 def plain_text(text: str, *, unescape: bool = True) -> str:
     """Slack mrkdwn → readable plain text for rules and prompts (mentions kept as <@U…>).
 
@@ -143,18 +148,35 @@ def escape_mrkdwn(text: str) -> str:
 
 # --- the model's answer ------------------------------------------------------------------
 
+# Section headings a model writes, in English or Chinese (the prompt asks for the English ones).
+_HEADING_WORDS = {
+    "tldr": (r"tl\s*;?\s*dr|summary|overview", "概要|摘要|总结|一句话总结"),
+    "decisions": (r"(?:key\s+)?decisions?(?:\s+made)?", "决定|决策|结论"),
+    "questions": (r"(?:open|unanswered|outstanding)?\s*questions?", "待解决的?问题|未决问题|开放问题|问题"),
+    "actions": (r"action\s*items?|actions|next\s+steps|to-?dos?|tasks", "待办事项|待办|行动项|后续行动"),
+    "people": (r"people(?:\s+involved)?|participants", "参与者|相关人员"),
+}
 _HEADINGS: list[tuple[str, re.Pattern[str]]] = [
-    ("tldr", re.compile(r"^(?:tl\s*;?\s*dr|summary|overview)\b", re.I)),
-    ("decisions", re.compile(r"^(?:key\s+)?decisions?(?:\s+made)?\b", re.I)),
-    ("questions", re.compile(r"^(?:open|unanswered|outstanding)?\s*questions?\b", re.I)),
-    ("actions", re.compile(r"^(?:action\s*items?|actions|next\s+steps|to-?dos?|tasks)\b", re.I)),
-    ("people", re.compile(r"^(?:people(?:\s+involved)?|participants)\b", re.I)),
+    (key, re.compile(rf"^(?:{en})\b|^(?:{zh})", re.I)) for key, (en, zh) in _HEADING_WORDS.items()
 ]
 _DECORATION = re.compile(r"^[\s#>*_`]*(?:\d+[.)]\s*)?")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CITATION = re.compile(r"\[\s*#?(\d{1,5}(?:\s*[,;–-]\s*#?\d{1,5})*)\s*\]")
 _NONE = re.compile(r"^(?:none|n/?a|nothing|no\b.*|-+|—)\.?$", re.I)
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+
+
+def join_sentences(parts: Sequence[str]) -> str:
+    """Sentences back into text: no space after Chinese punctuation, one after the rest."""
+    out = ""
+    for part in parts:
+        if out and not out.endswith(("。", "！", "？", "；", "…", "”", "」")):
+            out += " "
+        out += part
+    return out
+
+
+def first_sentences(text: str, n: int) -> str:
+    return join_sentences(sentences(text.strip())[:n])
 
 
 def _heading(line: str) -> tuple[str, str] | None:
@@ -172,7 +194,7 @@ def _heading(line: str) -> tuple[str, str] | None:
     return None
 
 
-def _citations(text: str, numbered: dict[int, str]) -> tuple[str, list[str]]:
+def citations(text: str, numbered: dict[int, str]) -> tuple[str, list[str]]:
     """Strip `[3, 7]` style citations; return the text and the cited messages' ts (known ones)."""
     sources: list[str] = []
     for m in _CITATION.finditer(text):
@@ -190,24 +212,12 @@ def _citations(text: str, numbered: dict[int, str]) -> tuple[str, list[str]]:
     return stripped, sources
 
 
-_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
-STOPWORDS = frozenset(
-    "the and for that this with are was were have has had but not you your our their they them "
-    "what when where which who why how will would could should can just also into from about then "
-    "than there here been being some any all its it's let's lets we'll i'll yes no ok okay".split()
-)
-
-
-def content_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)} - STOPWORDS
-
-
 @lru_cache(maxsize=8192)
 def _message_words(text: str) -> frozenset[str]:
-    return frozenset(content_words(plain_text(text)))
+    return content_words(plain_text(text))
 
 
-def _best_source(text: str, messages: list[ThreadMessage]) -> list[str]:
+def best_source(text: str, messages: list[ThreadMessage]) -> list[str]:
     """Repair an uncited bullet: the message sharing most content words with it, if any is close."""
     words = content_words(text)
     if not words:
@@ -222,7 +232,16 @@ def _best_source(text: str, messages: list[ThreadMessage]) -> list[str]:
     return [best.ts] if best and best_overlap >= min(2, len(words)) else []
 
 
-def _echoes(line: str, system_lines: list[str]) -> bool:
+def system_lines(system_prompt: str) -> list[str]:
+    """The instructions' sentences, normalised, to notice an answer that repeats them."""
+    return [
+        re.sub(r"\W+", " ", s).strip().lower()
+        for s in re.split(r"\n|(?<=[.!?])\s+", system_prompt)
+        if len(s.strip()) >= 25
+    ]
+
+
+def echoes(line: str, system_lines: list[str]) -> bool:
     norm = re.sub(r"\W+", " ", line).strip().lower()
     if len(norm) < 25:
         return False
@@ -244,11 +263,7 @@ def parse_answer(
     has no TL;DR or no other section: then the caller falls back to the offline summary.
     """
     numbered = {m.index: m.ts for m in messages}
-    system_lines = [
-        re.sub(r"\W+", " ", s).strip().lower()
-        for s in re.split(r"\n|(?<=[.!?])\s+", system_prompt)
-        if len(s.strip()) >= 25
-    ]
+    prompt_lines = system_lines(system_prompt)
     text = re.sub(r"^```\w*\s*$", "", text.strip(), flags=re.M)
     sections: dict[str, list[str]] = {}
     current: str | None = None
@@ -257,7 +272,7 @@ def parse_answer(
         line = raw.strip()
         if not line:
             continue
-        if _echoes(line, system_lines):
+        if echoes(line, prompt_lines):
             echoed += 1
             continue
         head = _heading(line)
@@ -276,10 +291,9 @@ def parse_answer(
     if not tldr_raw.strip():
         raise InvalidAnswer("no TL;DR")
     if not others:
-        raise InvalidAnswer("no Decisions / Open questions / Action items / People section")
-    tldr, _ = _citations(tldr_raw, numbered)
-    sentences = [s for s in _SENTENCE_END.split(tldr.strip()) if s.strip()]
-    tldr = " ".join(sentences[:MAX_TLDR_SENTENCES])[:800]
+        raise InvalidAnswer("no Decisions / Open questions / Action items section")
+    tldr, _ = citations(tldr_raw, numbered)
+    tldr = first_sentences(tldr, MAX_TLDR_SENTENCES)[:800]
     participants = {m.user for m in messages if m.user}
     allowed = allowed_users if allowed_users is not None else participants | mentioned_users(messages)
 
@@ -290,10 +304,10 @@ def parse_answer(
             body = _BULLET.sub("", line).strip().strip("*_").strip()
             if not body or _NONE.match(body):
                 continue
-            body, sources = _citations(body, numbered)
+            body, sources = citations(body, numbered)
             if not body or _NONE.match(body):
                 continue
-            sources = sources or _best_source(body, messages)
+            sources = sources or best_source(body, messages)
             body = neutralise(body, allowed_users=allowed)[:MAX_ITEM_CHARS]
             norm = body.lower()
             if norm in seen:
@@ -327,27 +341,43 @@ def mentioned_users(messages: list[ThreadMessage]) -> set[str]:
     return {uid for m in messages for uid in _USER.findall(m.text)}
 
 
-def render_for_model(summary: Summary, index_of: dict[str, int]) -> str:
-    """A stored summary in the five-section format, citations renumbered for the current thread."""
+def render_for_model(summary: Summary, index_of: dict[str, int], *, max_tokens: int | None = None) -> str:
+    """A summary as the model reads it (the summary so far, or a part to merge), compactly:
+    citations renumbered for the current thread, empty sections on one line, no People (the
+    thread itself says who took part). Over `max_tokens`, the oldest decisions and the last
+    other items are left out first, so the prompt stays within its budget."""
+    from bot.llm import estimate_tokens  # the gateway's own estimate, so budgets agree
 
     def cite(item: Item) -> str:
         numbers = sorted(index_of[ts] for ts in item.sources if ts in index_of)
         return f" [{', '.join(str(n) for n in numbers)}]" if numbers else ""
 
-    def block(title: str, items: list[Item]) -> str:
-        lines = [f"- {i.text}{cite(i)}" for i in items] or ["- none"]
-        return f"{title}:\n" + "\n".join(lines)
+    def line(item: Item) -> str:
+        text = item.text[:MAX_RENDER_CHARS]
+        if item.owner and f"<@{item.owner}>" not in text:
+            text = f"<@{item.owner}>: {text}"
+        return f"- {text}{cite(item)}"
 
-    people = "\n".join(f"- <@{u}>" for u in summary.people) or "- none"
-    return "\n".join(
-        [
-            f"TL;DR: {summary.tldr}",
-            block("Decisions", summary.decisions),
-            block("Open questions", summary.questions),
-            block("Action items", summary.actions),
-            f"People:\n{people}",
-        ]
-    )
+    sections = {
+        "Decisions": list(summary.decisions),
+        "Open questions": list(summary.questions),
+        "Action items": list(summary.actions),
+    }
+
+    def render() -> str:
+        out = [f"TL;DR: {summary.tldr}"]
+        for title, items in sections.items():
+            out.append(f"{title}:\n" + "\n".join(line(i) for i in items) if items else f"{title}: none")
+        return "\n".join(out)
+
+    text = render()
+    while max_tokens is not None and estimate_tokens(text) > max_tokens:
+        title = max(sections, key=lambda t: len(sections[t]))
+        if not sections[title]:
+            break
+        sections[title].pop(0 if title == "Decisions" else -1)
+        text = render()
+    return text
 
 
 def merge_structurally(parts: list[Summary]) -> Summary:
@@ -359,9 +389,9 @@ def merge_structurally(parts: list[Summary]) -> Summary:
     """
     if not parts:
         return Summary(tldr="")
-    first = _SENTENCE_END.split(parts[0].tldr.strip())[0] if parts[0].tldr else ""
-    last = _SENTENCE_END.split(parts[-1].tldr.strip()) if parts[-1].tldr else []
-    tldr = " ".join([first, *last[:2]] if len(parts) > 1 else [parts[0].tldr]).strip()
+    first = sentences(parts[0].tldr)[:1]
+    last = sentences(parts[-1].tldr)[:2]
+    tldr = join_sentences([*first, *last]) if len(parts) > 1 else parts[0].tldr
 
     def join(key: str) -> list[Item]:
         out: list[Item] = []
@@ -382,4 +412,5 @@ def merge_structurally(parts: list[Summary]) -> Summary:
         questions=join("questions"),
         actions=join("actions"),
         people=people,
+        lang=parts[0].lang,
     )

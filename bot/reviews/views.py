@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.common import views
+from bot.reviews.i18n import EN, count, words
 from bot.reviews.service import Result
 from bot.reviews.summary import Item, escape_mrkdwn
 from storage.models.reviews import ReviewChannel
@@ -33,9 +34,7 @@ class ReviewAction(StrEnum):
     SHARE_IN_THREAD = "review_share_in_thread"
 
 
-OFFLINE_LABEL = (
-    ":information_source: *Offline summary* — picked out of the thread by rules, not written by a model"
-)
+OFFLINE_LABEL = EN.offline_label  # and in Chinese for a Chinese thread: `bot.reviews.i18n.ZH`
 
 
 def help_message() -> dict[str, Any]:
@@ -80,45 +79,52 @@ def _bullets(items: list[Item], links: dict[str, str], index_of: dict[str, int],
 
 
 def summary_blocks(result: Result, *, shared_by: str | None = None) -> list[views.Block]:
-    """Every block of one summary, in order; `summary_messages` paginates them."""
+    """Every block of one summary, in order and in the thread's language; `summary_messages`
+    paginates them."""
     s = result.summary
+    w = words(s.lang)
     index_of = {ts: i for i, ts in enumerate(sorted(result.links, key=_ts_sort), 1)}
-    about = [f"<{result.thread_link}|The thread>", f"{s.message_count} messages", f"{len(s.people)} people"]
+    about = [
+        f"<{result.thread_link}|{w.the_thread}>",
+        count(s.lang, "message", s.message_count),
+        count(s.lang, "person", len(s.people)),
+    ]
     if s.mode == "model":
-        about.append(f"written by a model ({s.model})" if s.model else "written by a model")
+        about.append(w.by_model.format(model=s.model) if s.model else w.by_a_model)
         if s.chunks > 1:
-            about.append(f"read in {s.chunks} parts")
+            about.append(w.read_in.format(parts=count(s.lang, "part", s.chunks)))
         if s.cached:
-            about.append("no new replies since the last summary")
+            about.append(w.cached)
         elif s.updated_from_cache:
-            about.append("updated with the new replies")
+            about.append(w.updated)
     if shared_by:
-        about.append(f"shared by <@{shared_by}>")
-    blocks: list[views.Block] = [views.header("Thread summary"), views.context(" · ".join(about))]
+        about.append(w.shared_by.format(who=f"<@{shared_by}>"))
+    blocks: list[views.Block] = [views.header(w.title), views.context(" · ".join(about))]
     if s.mode != "model":
-        reason = f" — {s.fallback_reason}" if s.fallback_reason else ""
-        blocks.append(views.context(f"{OFFLINE_LABEL}{reason}."))
-    blocks += views.sections(f"*TL;DR*\n{s.tldr}")
+        reason = s.fallback_reason
+        label = w.offline_reason.format(label=w.offline_label, reason=reason) if reason else w.offline_label
+        blocks.append(views.context(label if reason else label + w.full_stop))
+    blocks += views.sections(f"*{w.tldr}*\n{s.tldr}")
     sections = [
-        ("Decisions", s.decisions, False),
-        ("Open questions", s.questions, False),
-        ("Action items", s.actions, True),
+        (w.decisions, s.decisions, False),
+        (w.questions, s.questions, False),
+        (w.actions, s.actions, True),
     ]
     if s.mode != "model" and s.key_points:
-        sections.append(("Key points", s.key_points, False))
+        sections.append((w.key_points, s.key_points, False))
     for title, items, owners in sections:
-        body = _bullets(items, result.links, index_of, owners) if items else "_None found._"
+        body = _bullets(items, result.links, index_of, owners) if items else w.none_found
         pieces = views.split_text(body, views.SECTION_TEXT_LIMIT - len(title) - 10)
         for i, piece in enumerate(pieces):
-            label = f"*{title}*" if i == 0 else f"*{title} (continued)*"
+            label = f"*{title}*" if i == 0 else f"*{w.continued.format(title=title)}*"
             blocks.append(views.section(f"{label}\n{piece}"))
     if s.people:
         # Names, not mentions: sharing a summary should not notify everyone who spoke.
-        people = ", ".join(
+        people = w.list_separator.join(
             escape_mrkdwn(result.names[u]) if u in result.names else f"<@{u}>" for u in s.people[:30]
         )
-        more = f" and {len(s.people) - 30} more" if len(s.people) > 30 else ""
-        blocks.append(views.context(f"*People:* {people}{more}"))
+        more = w.and_more.format(n=len(s.people) - 30) if len(s.people) > 30 else ""
+        blocks.append(views.context(w.people_line.format(people=people, more=more)))
     return blocks
 
 
@@ -141,25 +147,24 @@ def summary_messages(result: Result, *, shared_by: str | None = None) -> list[di
     blocks = summary_blocks(result, shared_by=shared_by)
     room = views.MESSAGE_BLOCK_LIMIT - (0 if shared_by else 1)
     pages = views.paginate_blocks(blocks, room)
-    fallback = f"Thread summary: {result.summary.tldr}"
+    w = words(result.summary.lang)
+    fallback = f"{w.title}: {result.summary.tldr}"
     out = []
     for n, page in enumerate(pages, 1):
         if not shared_by and n == len(pages):
             page = [
                 *page,
                 views.actions(
-                    views.button(
-                        "Share in thread", ReviewAction.SHARE_IN_THREAD, share_value(result), "primary"
-                    )
+                    views.button(w.share_button, ReviewAction.SHARE_IN_THREAD, share_value(result), "primary")
                 ),
             ]
-        text = fallback if n == 1 else f"Thread summary (part {n} of {len(pages)})"
+        text = fallback if n == 1 else f"{w.title} ({w.part_of.format(n=n, total=len(pages))})"
         out.append(views.message(text, page, in_channel=bool(shared_by)))
     return out
 
 
-def shared_confirmation() -> dict[str, Any]:
-    text = ":white_check_mark: Shared in the thread."
+def shared_confirmation(lang: str = "en") -> dict[str, Any]:
+    text = words(lang).shared
     return views.message(text, [views.context(text)])
 
 
@@ -198,18 +203,20 @@ def digest_blocks(results: list[Result], *, limit: int = 20) -> list[views.Block
     blocks: list[views.Block] = []
     for result in results[:limit]:
         s = result.summary
+        w = words(s.lang)
         latest = s.decisions[-1].text if s.decisions else None
-        lines = [f"*<{result.thread_link}|A thread>* in <#{result.channel_id}> — {s.tldr}"]
+        lines = [f"{w.digest_thread.format(link=result.thread_link, channel=result.channel_id)} — {s.tldr}"]
         if latest:
-            lines.append(f"Latest decision: {latest}")
+            lines.append(w.latest_decision.format(decision=latest))
         counts = " · ".join(
             [
-                f"{len(s.decisions)} decisions",
-                f"{len(s.questions)} open questions",
-                f"{len(s.actions)} action items",
+                count(s.lang, "message", s.message_count),
+                count(s.lang, "decision", len(s.decisions)),
+                count(s.lang, "question", len(s.questions)),
+                count(s.lang, "action", len(s.actions)),
             ]
         )
-        label = "" if s.mode == "model" else " · offline summary"
+        label = "" if s.mode == "model" else f" · {w.digest_offline}"
         blocks += views.sections("\n".join(lines))
-        blocks.append(views.context(f"{s.message_count} messages · {counts}{label}"))
+        blocks.append(views.context(f"{counts}{label}"))
     return blocks

@@ -1,1 +1,1 @@
-from tests.support.fixtures import openai_stub  # noqa: F401
+from tests.support.fixtures import openai_stub, openai_stub_factory  # noqa: F401

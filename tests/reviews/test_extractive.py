@@ -8,7 +8,7 @@ from bot.demo import review_thread
 from bot.reviews import extractive
 from bot.reviews.summary import WORD_JOINER, Summary, ThreadMessage
 
-NAMES = {"@omar": "<@U0OMAR>", "@nina": "<@U0NINA>", "@amara": "<@U0AMARA>"}
+NAMES = {"@omar": "<@U0OMAR>", "@nina": "<@U0NINA>", "@amara": "<@U0AMARA>", "@sofia": "<@U0SOFIA>"}
 
 
 def thread(pairs: list[tuple[str, str]]) -> list[ThreadMessage]:
@@ -169,3 +169,48 @@ def test_a_200_message_thread_with_chatter_still_shows_what_was_decided() -> Non
         find(s.actions, words)
     noise = {c.lower() for c in chatter}
     assert not [i for i in s.decisions + s.actions + s.questions + s.key_points if i.text.lower() in noise]
+
+
+def test_an_answer_to_another_question_does_not_close_an_open_one() -> None:
+    msgs = thread(
+        [
+            ("U1", "Kickoff: the referral banner redesign."),
+            ("U2", "Should the banner show on the checkout page too?"),
+            ("U3", "What's the ETA for the new referral API?"),
+            ("U4", "The referral API ships on Friday."),
+            ("U5", "Yes."),  # a bare answer belongs to the latest question, not to every one
+        ]
+    )
+    s = extractive.summarize(msgs)
+    assert [q.text for q in s.questions] == ["Should the banner show on the checkout page too?"]
+
+
+def test_a_question_nobody_answers_is_listed_even_when_it_names_a_task() -> None:
+    msgs = thread(
+        [
+            ("U1", "Kickoff: the new pricing page, copy in the doc."),
+            ("U2", "Who will review the legal copy?"),  # a question, not an action item of U2's
+            ("U1", "I'll send the pricing deck to sales by Friday."),
+            ("U3", "When do we freeze the copy for translation?"),
+        ]
+    )
+    s = extractive.summarize(msgs)
+    assert [q.text for q in s.questions] == [
+        "Who will review the legal copy?",
+        "When do we freeze the copy for translation?",
+    ]
+    assert [(a.text, a.owner) for a in s.actions] == [
+        ("I'll send the pricing deck to sales by Friday.", "U1")
+    ]
+
+
+def test_a_question_put_to_someone_by_name_is_answered_by_them() -> None:
+    msgs = thread(
+        [
+            ("U1", "The flag turns it off instantly. Sofia, what threshold should trigger the rollback?"),
+            ("U3", "Two more ideas for the banner copy are in the doc."),
+            ("U2", "Conversion minus 2 points over 3 days, or errors above 1%."),
+        ]
+    )
+    assert extractive.summarize(msgs).questions  # no names known: nobody answered Sofia's question
+    assert extractive.summarize(msgs, {"U2": "Sofia Rossi", "U3": "Omar Haddad"}).questions == []

@@ -168,6 +168,8 @@ def test_a_huge_thread_is_split_to_fit_slack(slack_env: DemoStack) -> None:
         pairs.append((user, text))
     root = seed_thread(env, pairs)
     env.sim.message_shortcut("U0LENA", ReviewAction.SUMMARIZE_SHORTCUT, CHANNEL, root)
+    # Reading 400 long messages by rules is quiet on the Web API for a while: wait for the summary.
+    env.sim.wait_for(lambda: summaries(env, "U0LENA"), timeout=30)
     env.sim.settle(timeout=30)
     outputs = env.sim.outputs_for("U0LENA")
     assert not [o for o in outputs if o.kind == "error"]
@@ -208,7 +210,7 @@ def test_model_summary_is_cached_between_asks(model_env: DemoStack, openai_stub:
     )
     env.sim.message_shortcut("U0OMAR", ReviewAction.SUMMARIZE_SHORTCUT, CHANNEL, root)
     env.sim.settle()
-    assert len(openai_stub.requests) == 2 and "<<NEW REPLIES" in str(openai_stub.requests[1]["messages"])
+    assert len(openai_stub.requests) == 2 and "<<SUMMARY SO FAR" in str(openai_stub.requests[1]["messages"])
     assert "updated with the new replies" in shown_text(summaries(env, "U0OMAR")[-1:])
     usage = env.fw.metrics.registry.get_sample_value("flywheel_llm_calls_total", {"outcome": "ok"})
     assert usage == 2
@@ -284,3 +286,50 @@ def test_digest_reads_active_threads_through_the_web_api(slack_env: DemoStack) -
     assert [(r.channel_id, r.thread_ts) for r in public] == [(CHANNEL, root)]
     leads = service.digest_summaries(db=env.db, llm=None, source=source, since=since, post_channel="C0LEADS")
     assert ("C0LEADS", secret) in {(r.channel_id, r.thread_ts) for r in leads}
+
+
+def test_review_channel_names_a_channel_that_does_not_exist(slack_env: DemoStack) -> None:
+    env = slack_env
+    env.sim.command("U0LENA", "/review", "channel #nonexistent", "C0GENERAL")
+    env.sim.command("U0LENA", "/review", "channel remove #nonexistent", "C0GENERAL")
+    env.sim.command("U0LENA", "/review", "channel C0NOPE123", "C0GENERAL")
+    env.sim.settle()
+    texts = [o.text for o in env.sim.outputs_for("U0LENA")]
+    assert len([t for t in texts if "There's no channel #nonexistent" in t]) == 2
+    assert not [t for t in texts if "Tell me which channel" in t]
+    assert "I can't find" in shown_text(env.sim.outputs_for("U0LENA")[-1:])
+    assert service.review_channels(env.db) == []  # nothing changed
+    env.sim.command("U0LENA", "/review", "channel #product-review-zh", "C0GENERAL")
+    env.sim.settle()
+    assert [c.channel_id for c in service.review_channels(env.db)] == ["C0REVIEWZH"]
+
+
+def test_a_chinese_thread_gets_a_chinese_offline_summary_and_shares_it(slack_env: DemoStack) -> None:
+    env = slack_env
+    root = seed_thread(env, review_thread.chinese_messages(), channel="C0REVIEWZH")
+    env.sim.message_shortcut("U0KENJI", ReviewAction.SUMMARIZE_SHORTCUT, "C0REVIEWZH", root)
+    env.sim.wait_for(lambda: [o for o in env.sim.outputs_for("U0KENJI") if "讨论串摘要" in (o.text or "")])
+    env.sim.settle()
+    body = shown_text(env.sim.outputs_for("U0KENJI"))
+    for heading in ("讨论串摘要", "*概要*", "*决定*", "*待解决的问题*", "*待办事项*", "离线摘要"):
+        assert heading in body, heading
+    assert "定了：v2 在 3 月 28 日开始灰度" in body and "老版本的 5 步引导什么时候下线？" in body
+    assert "25 条消息 · 7 人参与" in body and "Kenji Sato" in body
+    env.sim.click_button("U0KENJI", "分享到讨论串")
+    env.sim.settle()
+    shared = env.sim.thread("C0REVIEWZH", root)[-1]
+    assert shared.text.startswith("讨论串摘要") and "由 <@U0KENJI> 分享" in str(shared.blocks)
+    assert "已分享到讨论串。" in shown_text(env.sim.outputs_for("U0KENJI")[-1:])
+
+
+def test_a_model_summary_of_a_chinese_thread_is_asked_for_in_chinese(
+    model_env: DemoStack, openai_stub: OpenAIStub
+) -> None:
+    env = model_env
+    root = seed_thread(env, review_thread.chinese_messages(), channel="C0REVIEWZH")
+    env.sim.message_shortcut("U0LENA", ReviewAction.SUMMARIZE_SHORTCUT, "C0REVIEWZH", root)
+    env.sim.wait_for(lambda: [o for o in env.sim.outputs_for("U0LENA") if "讨论串摘要" in (o.text or "")])
+    (request,) = openai_stub.requests
+    assert "用简体中文写摘要" in str(request["messages"][0]["content"])
+    body = shown_text(env.sim.outputs_for("U0LENA"))
+    assert "由模型撰写（stub-model）" in body and "*待办事项*" in body

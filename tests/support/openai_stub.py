@@ -3,13 +3,22 @@
 The gateway under test uses the real `openai` client against it, so timeouts, status codes,
 Retry-After headers and malformed bodies travel the same path they would from a real endpoint.
 By default it answers every chat completion with a well-formed summary that cites the messages
-it was given; a test queues other replies (delays, 5xx, 429, garbage, injection echoes) with
-`queue(...)` or replaces the default with `always(...)`.
+it was given — as five-section text, or as JSON when the request asks for a JSON schema
+(`response_format` `json_schema`, or `json_object` with a `schema`); a test queues other replies
+(delays, 5xx, 429, garbage, injection echoes) with `queue(...)` or replaces the default with
+`always(...)`.
+
+Structured output, as endpoints differ: `formats` lists the `response_format` kinds the server
+takes (`json_schema`, `json_object`, `text`; default all), and any other is refused with
+`refusal_status` and an error naming `response_format`, as OpenAI, llama.cpp and vLLM do.
+`enforce=True` plays a constrained decoder: every answer to a schema request is checked against
+the schema, and a scripted reply that does not match is a 500 (a test bug, loudly).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import threading
@@ -19,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,6 +46,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
     usage: bool = True
+    error: str | None = None  # the error message of a non-200 reply
 
 
 Script = Reply | Callable[[dict[str, Any]], Reply]
@@ -48,19 +59,88 @@ def prompt_text(request: dict[str, Any], role: str = "user") -> str:
 
 
 def cited_numbers(text: str) -> list[int]:
-    """The message numbers a prompt shows: `[12] <@U…>: …` lines, or `[3, 7]` citations."""
-    lines = [int(n) for n in re.findall(r"^\[(\d+)\]", text, re.M)]
+    """The message numbers a prompt shows: `12 A: …` / `[12] <@U…>: …` lines, or `[3, 7]` citations."""
+    lines = [int(n) for n in re.findall(r"^\[?(\d+)\]?[ :]", text, re.M)]
     return lines or sorted({int(n) for n in re.findall(r"\[(\d+)(?:[,\]])", text)})
 
 
-def summary_for(request: dict[str, Any]) -> str:
-    """A well-formed five-section answer citing the first and last message the prompt shows."""
+def requested_schema(request: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a request asks the answer to match, in either request form."""
+    fmt = request.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        return (fmt.get("json_schema") or {}).get("schema")
+    if fmt.get("type") == "json_object":
+        return fmt.get("schema")
+    return None
+
+
+def _shape(request: dict[str, Any]) -> tuple[int, int, str, str]:
     text = prompt_text(request)
     numbers = cited_numbers(text) or [1]
     users = re.findall(r"<@([UW][A-Z0-9]+)>", text)
     owner = users[0] if users else "U0LENA"
-    first, last = numbers[0], numbers[-1]
-    kind = "merged" if "<<SUMMARIES" in text else "updated" if "<<NEW REPLIES" in text else "chunk"
+    kind = "merged" if "<<SUMMARIES" in text else "updated" if "<<SUMMARY SO FAR" in text else "chunk"
+    return numbers[0], numbers[-1], owner, kind
+
+
+def summary_json_for(request: dict[str, Any]) -> str:
+    """The same well-formed summary as `summary_for`, as JSON for the summary schema."""
+    first, last, owner, kind = _shape(request)
+    return json.dumps(
+        {
+            "tldr": f"Stub {kind} summary of messages {first} to {last}. The team reviewed the proposal.",
+            "decisions": [{"text": f"Ship the stub decision from message {first}", "messages": [first]}],
+            "open_questions": [
+                {"text": f"Is the stub question from message {last} answered?", "messages": [last]}
+            ],
+            "action_items": [
+                {"owner": f"<@{owner}>", "task": f"follow up on message {last}", "messages": [last]}
+            ],
+        }
+    )
+
+
+def example_for(schema: dict[str, Any]) -> Any:
+    """A small value that fits a JSON schema (for schemas other than the summary's)."""
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            return example_for(schema[key][0])
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: example_for(props[name]) for name in schema.get("required", list(props))}
+    if kind == "array":
+        return [example_for(schema.get("items", {}))] * max(1, int(schema.get("minItems", 1)))
+    if kind == "string":
+        return "stub".ljust(int(schema.get("minLength", 0)), "x")
+    if kind == "integer":
+        return int(schema.get("minimum", 1))
+    if kind == "number":
+        return float(schema.get("minimum", 1))
+    if kind == "boolean":
+        return True
+    return None
+
+
+def answer_for(request: dict[str, Any]) -> str:
+    """The default answer: JSON for a schema request (the summary's, or any other), else text."""
+    schema = requested_schema(request)
+    if schema is None:
+        return summary_for(request)
+    if "tldr" in (schema.get("properties") or {}):
+        return summary_json_for(request)
+    return json.dumps(example_for(schema))
+
+
+def summary_for(request: dict[str, Any]) -> str:
+    """A well-formed five-section answer citing the first and last message the prompt shows."""
+    first, last, owner, kind = _shape(request)
     return (
         f"TL;DR: Stub {kind} summary of messages {first} to {last}. The team reviewed the proposal.\n"
         f"Decisions:\n- Ship the stub decision from message {first} [{first}]\n"
@@ -70,13 +150,25 @@ def summary_for(request: dict[str, Any]) -> str:
     )
 
 
+FORMATS = ("json_schema", "json_object", "text")
+
+
 class OpenAIStub:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        formats: tuple[str, ...] = FORMATS,
+        enforce: bool = False,
+        refusal_status: int = 400,
+    ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.times: list[float] = []
         self._queue: deque[Script] = deque()
-        self._default: Script = lambda req: Reply(content=summary_for(req))
+        self._default: Script = lambda req: Reply(content=answer_for(req))
         self._lock = threading.Lock()
+        self.formats = formats
+        self.enforce = enforce
+        self.refusal_status = refusal_status
         self.model = "stub-model"
         app = Starlette(
             routes=[
@@ -105,6 +197,35 @@ class OpenAIStub:
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
         return list(self.requests)
+
+    def formats_asked(self) -> list[str]:
+        """Each request's `response_format` kind so far (`text` for none), in order."""
+        return [str((r.get("response_format") or {}).get("type") or "text") for r in self.requests]
+
+    def _refusal(self, payload: dict[str, Any]) -> Response | None:
+        kind = str((payload.get("response_format") or {}).get("type") or "text")
+        if kind in self.formats:
+            return None
+        message = (
+            f"Invalid parameter: 'response_format' of type '{kind}' is not supported by this server; "
+            f"expected one of {', '.join(repr(f) for f in self.formats)}."
+        )
+        error = {"message": message, "type": "invalid_request_error", "param": "response_format"}
+        return JSONResponse({"error": {**error, "code": None}}, status_code=self.refusal_status)
+
+    def _unenforced(self, payload: dict[str, Any], content: str) -> Response | None:
+        """As a constrained decoder: an answer to a schema request always matches the schema."""
+        schema = requested_schema(payload)
+        if not self.enforce or schema is None:
+            return None
+        try:
+            jsonschema.validate(json.loads(content), schema)
+        except (ValueError, jsonschema.ValidationError) as exc:
+            # Worded so that the gateway does not take it for a refusal of the answer format.
+            detail = getattr(exc, "message", str(exc))[:200]
+            error = {"message": f"stub: a scripted reply breaks the requested constraints: {detail}"}
+            return JSONResponse({"error": error}, status_code=500)
+        return None
 
     # --- server --------------------------------------------------------------------------
     def start(self) -> OpenAIStub:
@@ -138,6 +259,9 @@ class OpenAIStub:
             self.requests.append(payload)
             self.times.append(time.monotonic())
             script = self._queue.popleft() if self._queue else self._default
+        refusal = self._refusal(payload)
+        if refusal is not None:
+            return refusal
         reply = script(payload) if callable(script) else script
         if reply.delay:
             await asyncio.sleep(reply.delay)
@@ -146,9 +270,13 @@ class OpenAIStub:
                 reply.body, status_code=reply.status, headers=reply.headers, media_type="application/json"
             )
         if reply.status != 200:
-            error = {"error": {"message": f"stub error {reply.status}", "type": "server_error"}}
+            message = reply.error or f"stub error {reply.status}"
+            error = {"error": {"message": message, "type": "server_error"}}
             return JSONResponse(error, status_code=reply.status, headers=reply.headers)
-        content = reply.content if reply.content is not None else summary_for(payload)
+        content = reply.content if reply.content is not None else answer_for(payload)
+        unenforced = self._unenforced(payload, content)
+        if unenforced is not None:
+            return unenforced
         body: dict[str, Any] = {
             "id": "chatcmpl-stub",
             "object": "chat.completion",

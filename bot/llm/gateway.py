@@ -9,28 +9,57 @@ reason about: every call carries a *deadline*, each attempt's timeout is what is
 for a summary therefore knows it gets an answer or an `LLMError` before its deadline, and falls
 back to its offline path in time.
 
-Token budgeting works without a tokenizer download: `estimate_tokens` over-counts on purpose
-(four characters per token for ASCII, one per character otherwise), so a prompt that fits the
-estimate fits the model. Every call is recorded (tokens, latency, outcome) in `llm_usage` and
-counted in Prometheus.
+Every call is recorded (tokens, latency, outcome) in `llm_usage` and counted in Prometheus;
+budgets, deadlines and failure kinds are in `bot.llm.basics`.
 
-The gateway stays generic — messages in, text out, an optional validation hook, optional JSON
-mode and tools — because postmortem drafts and the DM assistant use it as well.
+The gateway stays generic — messages in, a value out — because postmortem drafts and the DM
+assistant use it as well. Where a feature needs structure it passes a JSON schema
+(`chat(..., schema=SCHEMA, schema_name="…", validate=…)`): the gateway asks for it in the best
+format the endpoint takes (`bot.llm.formats`: `json_schema`, then fallbacks, remembered per
+gateway), checks the answer against the schema and hands back the parsed value.
 """
 
 from __future__ import annotations
 
 import logging
-import math
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-import openai
 from openai import OpenAI
 
 from bot.config import Settings
+from bot.llm.basics import (
+    DEFAULT_CONTEXT_TOKENS,
+    MAX_ATTEMPTS,
+    MAX_RETRY_WAIT,
+    MIN_ATTEMPT_SECONDS,
+    RETRYABLE,
+    ChatResult,
+    Deadline,
+    InvalidAnswer,
+    LLMError,
+    classify,
+    estimate_messages,
+    estimate_tokens,
+    retry_after,
+)
+from bot.llm.formats import (
+    LADDER,
+    Format,
+    FormatRefused,
+    NotJSON,
+    TextFormat,
+    check_schema,
+    extract_json,
+    next_format,
+    portable,
+    refuses_format,
+    response_format,
+    schema_errors,
+    with_schema_note,
+)
 from bot.metrics import Metrics
 from storage.db import Database
 from storage.models.reviews import LLMUsage
@@ -38,114 +67,6 @@ from storage.models.reviews import LLMUsage
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# A context window we can assume of any model worth configuring; override per deployment
-# (OPENAI_CONTEXT_TOKENS when Settings carries it) for small local models.
-DEFAULT_CONTEXT_TOKENS = 16_384
-# Retry at most once, and only if this much time is left for the second attempt.
-MAX_ATTEMPTS = 2
-MIN_ATTEMPT_SECONDS = 1.5
-# A server's Retry-After is honoured up to this long; longer means "not within this request".
-MAX_RETRY_WAIT = 3.0
-# Every message costs a few tokens of framing (role, separators) in the chat template.
-TOKENS_PER_MESSAGE = 4
-
-
-def estimate_tokens(text: str) -> int:
-    """A safe over-estimate of the token count without a tokenizer.
-
-    BPE tokenizers average ~4 characters per token on English and code; CJK and other scripts
-    are close to one token per character (often more for rare ones), so non-ASCII characters
-    count one each. Over-estimating only makes chunks smaller; under-estimating would overflow
-    the model's context.
-    """
-    if not text:
-        return 0
-    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
-    return math.ceil(ascii_chars / 4) + (len(text) - ascii_chars)
-
-
-def estimate_messages(messages: Sequence[dict[str, Any]]) -> int:
-    return sum(estimate_tokens(str(m.get("content") or "")) + TOKENS_PER_MESSAGE for m in messages) + 3
-
-
-class LLMError(Exception):
-    """The model gave no usable answer; `kind` says why (and is the metrics outcome label)."""
-
-    def __init__(self, kind: str, message: str = "") -> None:
-        super().__init__(message or kind)
-        self.kind = kind
-
-
-class InvalidAnswer(ValueError):
-    """Raised by a validation hook: the answer's shape is wrong (the gateway records `invalid`)."""
-
-
-@dataclass
-class ChatResult(Generic[T]):
-    """A model's answer with its cost. `value` is what the validation hook returned (or the text)."""
-
-    text: str
-    value: T
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    model: str
-    attempts: int = 1
-    estimated: bool = False
-    finish_reason: str | None = None
-    tool_calls: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class Deadline:
-    """An absolute point in monotonic time that a whole piece of work must finish by."""
-
-    at: float
-
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def expired(self, margin: float = 0.0) -> bool:
-        return self.remaining() <= margin
-
-
-_RETRYABLE = {"timeout", "connection", "rate_limited", "server_error"}
-
-
-def _classify(exc: Exception) -> LLMError:
-    """Map the client's exceptions onto the outcomes we record and act on."""
-    if isinstance(exc, openai.APITimeoutError):
-        return LLMError("timeout", "the model did not answer in time")
-    if isinstance(exc, openai.APIConnectionError):
-        return LLMError("connection", "could not reach the model endpoint")
-    if isinstance(exc, openai.RateLimitError):
-        return LLMError("rate_limited", "the model endpoint is rate limiting us")
-    if isinstance(exc, openai.APIStatusError):
-        if exc.status_code >= 500:
-            return LLMError("server_error", f"the model endpoint failed ({exc.status_code})")
-        if exc.status_code in (401, 403):
-            return LLMError("auth", f"the model endpoint refused our credentials ({exc.status_code})")
-        return LLMError("bad_request", f"the model endpoint rejected the request ({exc.status_code})")
-    if isinstance(exc, openai.APIResponseValidationError | ValueError | TypeError | KeyError):
-        return LLMError("malformed", "the model endpoint sent a malformed answer")
-    return LLMError("error", f"unexpected model error: {type(exc).__name__}")
-
-
-def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    value = headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 class LLMGateway:
@@ -169,6 +90,9 @@ class LLMGateway:
         self.db = db
         self.metrics = metrics
         self.max_attempts = max(1, max_attempts)
+        # The best answer format this endpoint has not refused yet, for this process's lifetime.
+        self._format: Format = LADDER[0]
+        self._format_lock = threading.Lock()
         # Local servers (llama.cpp, vLLM, Ollama) ignore the key but the client insists on one.
         self.client = OpenAI(
             base_url=base_url,
@@ -185,6 +109,24 @@ class LLMGateway:
     def fits(self, messages: Sequence[dict[str, Any]], *, reserve_output: int) -> bool:
         return estimate_messages(messages) <= self.input_budget(reserve_output=reserve_output)
 
+    # --- structured output -------------------------------------------------------------
+    @property
+    def structured_format(self) -> Format:
+        """The answer format this endpoint is asked for next (the best one not yet refused)."""
+        with self._format_lock:
+            return self._format
+
+    def _step_down(self, refused: Format, message: str) -> None:
+        with self._format_lock:
+            if self._format is refused:  # parallel calls may learn it at once: step only once
+                self._format = next_format(refused, message)
+                log.warning(
+                    "model endpoint does not take %s answers (%s); asking for %s from now on",
+                    refused.value,
+                    message[:200],
+                    self._format.value,
+                )
+
     # --- the call ------------------------------------------------------------------------
     def chat(
         self,
@@ -194,17 +136,134 @@ class LLMGateway:
         max_tokens: int = 800,
         temperature: float = 0.2,
         deadline: Deadline | None = None,
-        validate: Callable[[str], T] | None = None,
+        validate: Callable[[Any], T] | None = None,
         json_mode: bool = False,
         tools: list[dict[str, Any]] | None = None,
+        schema: dict[str, Any] | None = None,
+        schema_name: str = "answer",
+        text_format: TextFormat[T] | None = None,
     ) -> ChatResult[T]:
         """One chat completion, retried at most once, finished before `deadline` or raising.
 
-        `validate(text)` turns the answer into the caller's value or raises `InvalidAnswer`;
-        an invalid answer is recorded as such and raised as `LLMError("invalid")` (it is not
+        Without `schema`: `validate(text)` turns the answer into the caller's value or raises
+        `InvalidAnswer`; `json_mode` asks for `response_format: json_object`.
+
+        With `schema` (a JSON Schema, for OpenAI's strict mode: every property required,
+        `additionalProperties: false`): the answer is asked for as structured output in the best
+        format the endpoint takes, parsed and checked against the schema's structure (types,
+        required and allowed keys, enums — bounds such as `maxLength` or `maxItems` steer
+        constrained decoders but are not held against an answer), and `validate(data)` gets the
+        parsed JSON (its return value becomes `ChatResult.value`; without `validate`,
+        the JSON itself). An endpoint that refuses or ignores a format is asked again at once in
+        the next one, and that is remembered for every later call of this gateway; on the last
+        rung, plain text, `text_format` (if given) is used instead of the schema in the prompt.
+
+        An invalid answer is recorded as such and raised as `LLMError("invalid")` (it is not
         retried here: the caller decides between repairing it and falling back).
         """
         deadline = deadline or Deadline.after(self.timeout)
+        if schema is None:
+            return self._complete(
+                messages,
+                purpose=purpose,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                deadline=deadline,
+                answer_format={"type": "json_object"} if json_mode else None,
+                tools=tools,
+                parse=validate,
+                label="plain",
+            )
+        check_schema(schema)
+        for _ in LADDER:  # each refusal steps down one rung; plain text cannot be refused
+            fmt = self.structured_format
+            try:
+                return self._structured(
+                    fmt,
+                    messages,
+                    purpose=purpose,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    deadline=deadline,
+                    validate=validate,
+                    tools=tools,
+                    schema=schema,
+                    schema_name=schema_name,
+                    text_format=text_format,
+                )
+            except FormatRefused as refused:
+                self._step_down(fmt, str(refused))
+        raise LLMError("bad_request", "the model endpoint refused every answer format")
+
+    def _structured(
+        self,
+        fmt: Format,
+        messages: Sequence[dict[str, Any]],
+        *,
+        purpose: str,
+        max_tokens: int,
+        temperature: float,
+        deadline: Deadline,
+        validate: Callable[[Any], T] | None,
+        tools: list[dict[str, Any]] | None,
+        schema: dict[str, Any],
+        schema_name: str,
+        text_format: TextFormat[T] | None,
+    ) -> ChatResult[T]:
+        common: dict[str, Any] = {
+            "purpose": purpose,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "deadline": deadline,
+            "tools": tools,
+            "label": fmt.value,
+        }
+        if fmt is Format.TEXT and text_format is not None:
+            return self._complete(
+                text_format.messages, answer_format=None, parse=text_format.validate, **common
+            )
+
+        def parse(text: str) -> tuple[Any, Any]:
+            expect = schema.get("type") if isinstance(schema.get("type"), str) else None
+            try:
+                data, chatter = extract_json(text, expect=expect)
+            except NotJSON as exc:
+                if exc.looks_ignored and fmt is not Format.TEXT:
+                    raise FormatRefused(f"{fmt.value} was ignored: {exc}") from None
+                raise InvalidAnswer(str(exc)) from None
+            # Bounds (lengths, counts) steer a decoder; what every answer must have is the structure.
+            errors = schema_errors(data, portable(schema))
+            if errors and chatter and fmt is not Format.TEXT:
+                # Prose around JSON that does not fit: nothing constrained this answer.
+                raise FormatRefused(f"{fmt.value} was ignored: {'; '.join(errors)}")
+            if errors:
+                raise InvalidAnswer("the answer does not match the schema: " + "; ".join(errors))
+            return data, (validate(data) if validate is not None else data)
+
+        native = fmt in (Format.JSON_SCHEMA, Format.JSON_SCHEMA_PORTABLE)
+        result: ChatResult[Any] = self._complete(
+            messages if native else with_schema_note(messages, schema),
+            answer_format=response_format(fmt, schema, schema_name),
+            parse=parse,
+            **common,
+        )
+        result.data, result.value = result.value
+        return result
+
+    def _complete(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        purpose: str,
+        max_tokens: int,
+        temperature: float,
+        deadline: Deadline,
+        answer_format: dict[str, Any] | None,
+        tools: list[dict[str, Any]] | None,
+        parse: Callable[[str], Any] | None,
+        label: str,
+    ) -> ChatResult[Any]:
+        """The attempt loop: budget check, one retry for transient errors, accounting."""
         if not self.fits(messages, reserve_output=max_tokens):
             self._record(purpose, "over_budget", estimate_messages(messages), 0, 0.0, 0, True, "")
             raise LLMError("over_budget", "the prompt does not fit the model's context window")
@@ -224,38 +283,39 @@ class LLMGateway:
                     "temperature": temperature,
                     "timeout": min(self.timeout, remaining),
                 }
-                if json_mode:
-                    kwargs["response_format"] = {"type": "json_object"}
+                if answer_format is not None:
+                    kwargs["response_format"] = answer_format
                 if tools:
                     kwargs["tools"] = tools
                 completion = self.client.chat.completions.create(**kwargs)
                 result = self._result(completion, messages, started, attempts)
             except Exception as exc:  # every failure is classified; none escapes unrecorded
-                last = exc if isinstance(exc, LLMError) else _classify(exc)
+                if answer_format is not None and refuses_format(exc):
+                    elapsed = time.monotonic() - started
+                    self._record(
+                        purpose, "format_refused", 0, 0, elapsed, attempts, True, f"{label}: {exc}"[:500]
+                    )
+                    raise FormatRefused(f"{label} refused: {exc}") from None
+                last = exc if isinstance(exc, LLMError) else classify(exc)
                 log.warning("model call %s attempt %d failed: %s", purpose, attempts, last)
-                if last.kind not in _RETRYABLE:
+                if last.kind not in RETRYABLE:
                     break
-                wait = min(_retry_after(exc) or 0.5 * attempts, MAX_RETRY_WAIT)
+                wait = min(retry_after(exc) or 0.5 * attempts, MAX_RETRY_WAIT)
                 if deadline.remaining() - wait < MIN_ATTEMPT_SECONDS:
                     break
                 time.sleep(wait)
                 continue
-            if validate is None:
+            result.format = label
+            if parse is None:
                 self._record_ok(purpose, result)
                 return result
             try:
-                result.value = validate(result.text)
+                result.value = parse(result.text)
+            except FormatRefused as exc:
+                self._record_answer(purpose, "format_ignored", result, str(exc))
+                raise
             except (InvalidAnswer, ValueError) as exc:
-                self._record(
-                    purpose,
-                    "invalid",
-                    result.prompt_tokens,
-                    result.completion_tokens,
-                    result.latency_s,
-                    attempts,
-                    result.estimated,
-                    str(exc),
-                )
+                self._record_answer(purpose, "invalid", result, str(exc))
                 raise LLMError("invalid", f"the model's answer did not fit the format: {exc}") from None
             self._record_ok(purpose, result)
             return result
@@ -298,14 +358,18 @@ class LLMGateway:
 
     # --- accounting ----------------------------------------------------------------------
     def _record_ok(self, purpose: str, result: ChatResult[Any]) -> None:
+        self._record_answer(purpose, "ok", result)
+
+    def _record_answer(self, purpose: str, outcome: str, result: ChatResult[Any], error: str = "") -> None:
         self._record(
             purpose,
-            "ok",
+            outcome,
             result.prompt_tokens,
             result.completion_tokens,
             result.latency_s,
             result.attempts,
             result.estimated,
+            error,
         )
 
     def _record(
