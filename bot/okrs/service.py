@@ -27,28 +27,33 @@ from sqlmodel import Session, col, select
 from bot.common import audit
 from bot.common.errors import Forbidden, NotFound, UserError
 from bot.common.ids import Kind, format_id
-from bot.okrs.scoring import (
+from bot.okrs.checks import (
     DESCRIPTION_LIMIT,
     NOTE_LIMIT,
-    SEVERITY,
-    TITLE_LIMIT,
     UNIT_LIMIT,
+    Mode,
+    check_confidence,
+    check_target,
+    check_value,
+    check_weight,
+    clean_text,
+    clean_title,
+    fmt_number,
+    resolve,
+)
+from bot.okrs.scoring import (
+    SEVERITY,
+    TROUBLE,
     Clock,
     CycleSpan,
     KrState,
     ObjectiveState,
-    Status,
-    check_confidence,
-    check_target,
-    check_weight,
-    clean_text,
-    fmt_number,
+    effective_weights,
     kr_state,
     objective_state,
 )
 from storage.models import Team, TeamMember
 from storage.models.okrs import CheckIn, KeyResult, Objective, OkrCycle
-from storage.types import utcnow
 
 MAX_KRS_PER_OBJECTIVE = 25
 
@@ -58,13 +63,40 @@ MAX_KRS_PER_OBJECTIVE = 25
 # --------------------------------------------------------------------------------------------
 
 
-def ensure_cycle(*, db_session: Session, span: CycleSpan) -> OkrCycle:
+def ensure_cycle(*, db_session: Session, span: CycleSpan, now: datetime | None = None) -> OkrCycle:
     cycle = db_session.get(OkrCycle, span.key)
     if cycle is None:
         cycle = OkrCycle(key=span.key, starts_on=span.starts_on, ends_on=span.ends_on)
+        if now is not None:
+            cycle.created_at = now
         db_session.add(cycle)
         db_session.flush()
     return cycle
+
+
+def check_open(*, clock: Clock, cycle_key: str) -> CycleSpan:
+    """The cycles people may plan in from Slack: the current one, and the next one once it is open
+    for drafting (15 days before it starts). Past cycles are closed; later ones not open yet.
+    (The CSV import may load any cycle: it is how history is brought in.)"""
+    span = clock.span(cycle_key)
+    current = clock.current()
+    if span.key == current.key:
+        return span
+    if span.starts_on < current.starts_on:
+        raise UserError(f"Cycle {span.key} has ended — new objectives go into {current.key} or later.")
+    opens = clock.drafting_opens(span)
+    if clock.now() < opens:
+        raise UserError(
+            f"Cycle {span.key} opens for drafting on {opens.astimezone(clock.tz):%b %-d} "
+            f"(15 days before it starts); until then objectives go into {current.key}."
+        )
+    return span
+
+
+def drafting_cycle(clock: Clock) -> CycleSpan | None:
+    """The next cycle when it is open for drafting, else None."""
+    upcoming = clock.next(clock.current())
+    return upcoming if clock.now() >= clock.drafting_opens(upcoming) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,7 +187,8 @@ def _with_team(query):  # type: ignore[no-untyped-def]
 _O = Objective.__table__  # type: ignore[attr-defined]
 _T = Team.__table__  # type: ignore[attr-defined]
 _K = KeyResult.__table__  # type: ignore[attr-defined]
-# Only what a render needs: no timestamps, whose per-row conversion is the costliest part.
+# Only what a render needs. Timestamps (which status needs) come as epoch seconds computed by the
+# database: converting a datetime per row is the costliest part of a row, a float costs nothing.
 _O_COLS = ["id", "cycle_key", "team_id", "owner_id", "parent_id", "title", "description"]
 _K_COLS = [
     "id",
@@ -169,6 +202,14 @@ _K_COLS = [
     "weight",
     "confidence",
 ]
+_K_TIMES = ["confidence_at", "last_checkin_at", "created_at"]
+
+
+def _epoch_of(dialect: str, column: Any) -> Any:
+    if dialect == "postgresql":
+        return sa.extract("epoch", column)
+    # SQLite stores UTC as `YYYY-MM-DD HH:MM:SS.ffffff`; julianday keeps the fraction.
+    return (func.julianday(column) - 2440587.5) * 86400.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -194,8 +235,11 @@ class KrRow:
     target: float
     current: float
     unit: str
-    weight: float
+    weight: float | None
     confidence: int | None
+    confidence_at: float | None  # epoch seconds
+    last_checkin_at: float | None
+    created_at: float | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -206,7 +250,13 @@ class TeamRow:
 
 
 def _snapshot_statement(dialect: str, *where: Any) -> Any:
-    columns = [*(_O.c[name] for name in _O_COLS), _T.c.key, _T.c.name, *(_K.c[name] for name in _K_COLS)]
+    columns = [
+        *(_O.c[name] for name in _O_COLS),
+        _T.c.key,
+        _T.c.name,
+        *(_K.c[name] for name in _K_COLS),
+        *(_epoch_of(dialect, _K.c[name]) for name in _K_TIMES),
+    ]
     if dialect == "postgresql":
         aggregate = func.json_agg(func.json_build_array(*columns))
     else:
@@ -294,6 +344,25 @@ def objective_of_kr(*, db_session: Session, kr_id: int) -> tuple[KeyResult, Obje
     return kr, get_objective(db_session=db_session, objective_id=kr.objective_id)
 
 
+def kr_state_of(db_session: Session, kr: KeyResult, objective: Objective, clock: Clock) -> KrState:
+    """One KR's state with its real share of the objective (its siblings' weights decide it)."""
+    siblings = key_results_for(db_session, [objective.id or 0]).get(objective.id or 0) or [kr]
+    for state in objective_state(objective, None, siblings, clock).krs:
+        if state.kr.id == kr.id:
+            return state
+    return kr_state(kr, clock.moment(objective.cycle_key))
+
+
+@dataclass
+class Earlier:
+    """A KR this one was carried over from, with the newest of its check-ins."""
+
+    kr: KeyResult
+    cycle_key: str
+    checkins: list[CheckIn]
+    total: int
+
+
 @dataclass
 class History:
     kr: KeyResult
@@ -301,11 +370,11 @@ class History:
     state: KrState
     checkins: list[CheckIn]
     total: int
+    earlier: list[Earlier] = field(default_factory=list)  # newest first: the KR it continues, …
+    carried_to: list[tuple[KeyResult, str]] = field(default_factory=list)  # (KR, its cycle)
 
 
-def history(*, db_session: Session, kr_id: int, clock: Clock, limit: int = 20) -> History:
-    """A KR's check-ins, newest first (all of them are kept; `limit` only bounds the page)."""
-    kr, objective = objective_of_kr(db_session=db_session, kr_id=kr_id)
+def _checkins_page(db_session: Session, kr_id: int, limit: int) -> tuple[list[CheckIn], int]:
     rows = db_session.exec(
         select(CheckIn)
         .where(CheckIn.key_result_id == kr_id)
@@ -315,12 +384,36 @@ def history(*, db_session: Session, kr_id: int, clock: Clock, limit: int = 20) -
     total = db_session.exec(
         select(func.count()).select_from(CheckIn).where(CheckIn.key_result_id == kr_id)
     ).one()
+    return list(rows), int(total)
+
+
+def history(*, db_session: Session, kr_id: int, clock: Clock, limit: int = 20) -> History:
+    """A KR's check-ins, newest first (all of them are kept; `limit` only bounds the page), then
+    those of the KRs it was carried over from, cycle by cycle, and where it was carried to."""
+    kr, objective = objective_of_kr(db_session=db_session, kr_id=kr_id)
+    rows, total = _checkins_page(db_session, kr_id, limit)
+    earlier: list[Earlier] = []
+    seen = {kr.id}
+    previous = db_session.get(KeyResult, kr.carried_from_id) if kr.carried_from_id else None
+    while previous is not None and previous.id not in seen and len(earlier) < 6:
+        seen.add(previous.id)
+        owner = db_session.get(Objective, previous.objective_id)
+        page, count = _checkins_page(db_session, previous.id or 0, max(3, limit // 3))
+        earlier.append(Earlier(previous, owner.cycle_key if owner else "?", page, count))
+        previous = db_session.get(KeyResult, previous.carried_from_id) if previous.carried_from_id else None
+    later = db_session.exec(
+        select(KeyResult, Objective.cycle_key)
+        .join(Objective, col(Objective.id) == col(KeyResult.objective_id))
+        .where(KeyResult.carried_from_id == kr_id)
+    ).all()
     return History(
         kr=kr,
         objective=objective,
-        state=kr_state(kr, clock.elapsed(objective.cycle_key)),
-        checkins=list(rows),
-        total=int(total),
+        state=kr_state_of(db_session, kr, objective, clock),
+        checkins=rows,
+        total=total,
+        earlier=earlier,
+        carried_to=[(k, c) for k, c in later],
     )
 
 
@@ -482,10 +575,17 @@ def at_risk(*, db_session: Session, clock: Clock, team: Team | None = None) -> l
         .join(Objective, col(Objective.id) == col(KeyResult.objective_id))
         .outerjoin(Team, col(Team.id) == col(Objective.team_id))
         .where(where)
+        .order_by(col(KeyResult.objective_id), col(KeyResult.position), col(KeyResult.id))
     ).all()
-    elapsed = span.elapsed(clock.now(), clock.tz)
-    items = [RiskItem(kr_state(kr, elapsed), o, t) for kr, o, t in rows]
-    risky = [i for i in items if i.state.status != Status.ON_TRACK]
+    by_objective: dict[int, tuple[Objective, Team | None, list[KeyResult]]] = {}
+    for kr, o, t in rows:
+        by_objective.setdefault(o.id or 0, (o, t, []))[2].append(kr)
+    items = [
+        RiskItem(k, o, t)
+        for o, t, krs in by_objective.values()
+        for k in objective_state(o, t, krs, clock).krs
+    ]
+    risky = [i for i in items if i.state.status in TROUBLE]
     risky.sort(key=lambda i: (-SEVERITY[i.state.status], i.state.progress, i.state.kr.id or 0))
     return risky
 
@@ -497,6 +597,10 @@ class CycleInfo:
     elapsed: float
     objectives: int
     key_results: int
+    review_opens: datetime | None = None  # when owners are asked for the review
+    next_span: CycleSpan | None = None
+    drafting_opens: datetime | None = None  # when the next cycle opens for drafting
+    drafting_open: bool = False
 
 
 def cycle_info(*, db_session: Session, clock: Clock) -> CycleInfo:
@@ -517,6 +621,10 @@ def cycle_info(*, db_session: Session, clock: Clock) -> CycleInfo:
         elapsed=span.elapsed(now, clock.tz),
         objectives=int(objectives),
         key_results=int(krs),
+        review_opens=clock.review_opens(span),
+        next_span=clock.next(span),
+        drafting_opens=clock.drafting_opens(clock.next(span)),
+        drafting_open=now >= clock.drafting_opens(clock.next(span)),
     )
 
 
@@ -527,8 +635,9 @@ def parent_candidates(
     query: str = "",
     limit: int = 100,
     team_ids: Iterable[int] = (),
+    cycle_key: str | None = None,
 ) -> list[Objective]:
-    """Objectives of the current cycle a new one can align to, for the modal's parent picker.
+    """Objectives of the current cycle (or `cycle_key`) a new one can align to, for the parent picker.
 
     With no `query`, the top of the alignment tree: company objectives (no parent), then those
     of `team_ids` (the asker's teams), then the rest. With a query, the objectives it matches, most
@@ -537,7 +646,7 @@ def parent_candidates(
     typed (`O-1` → O-10, O-11…); within a rank, company objectives first, then by number.
     Case-insensitive; LIKE's wildcards in the query are matched literally.
     """
-    key = clock.current().key
+    key = cycle_key or clock.current().key
     text = " ".join((query or "").split()).lower()
     base = select(Objective).where(Objective.cycle_key == key)
     if not text:
@@ -638,15 +747,25 @@ def create_objective(
     owner_id: str | None = None,
     cycle_key: str | None = None,
     is_admin: bool = False,
+    require_open: bool = False,
+    carried_from_id: int | None = None,
 ) -> Objective:
-    """A new objective in the current cycle (or `cycle_key`), owned by the actor unless an admin says so."""
-    title = clean_text(title, what="objective title", limit=TITLE_LIMIT)
+    """A new objective in the current cycle (or `cycle_key`), owned by the actor unless an admin says so.
+
+    `require_open` (every Slack path) allows only the current cycle and the next one once it is open
+    for drafting; the CSV import and tests may write any cycle.
+    """
+    title = clean_title(title, what="objective title")
     description = clean_text(description, what="description", limit=DESCRIPTION_LIMIT, required=False)
     owner = owner_id or actor_id
     if owner != actor_id and not is_admin:
         raise Forbidden("Only an admin can create an objective for someone else.")
-    span = clock.span(cycle_key) if cycle_key else clock.current()
-    ensure_cycle(db_session=db_session, span=span)
+    if require_open:
+        span = check_open(clock=clock, cycle_key=cycle_key or clock.current().key)
+    else:
+        span = clock.span(cycle_key) if cycle_key else clock.current()
+    now = clock.now()
+    ensure_cycle(db_session=db_session, span=span, now=now)
     if parent_id is not None:
         _check_parent(db_session, parent_id=parent_id, cycle_key=span.key, child_id=None)
     objective = Objective(
@@ -657,6 +776,9 @@ def create_objective(
         title=title,
         description=description,
         created_by=actor_id,
+        carried_from_id=carried_from_id,
+        created_at=now,
+        updated_at=now,
     )
     db_session.add(objective)
     db_session.flush()
@@ -672,7 +794,13 @@ def create_objective(
 
 
 def set_parent(
-    *, db_session: Session, actor_id: str, is_admin: bool, objective_id: int, parent_id: int | None
+    *,
+    db_session: Session,
+    actor_id: str,
+    is_admin: bool,
+    objective_id: int,
+    parent_id: int | None,
+    clock: Clock,
 ) -> Objective:
     """Align an objective to another of the same cycle (or to none); refuses loops."""
     objective = get_objective(db_session=db_session, objective_id=objective_id)
@@ -682,7 +810,7 @@ def set_parent(
             raise UserError(f"{format_id(Kind.OBJECTIVE, objective_id)} cannot be its own parent.")
         _check_parent(db_session, parent_id=parent_id, cycle_key=objective.cycle_key, child_id=objective_id)
     objective.parent_id = parent_id
-    objective.updated_at = utcnow()
+    objective.updated_at = clock.now()
     db_session.add(objective)
     audit.record(
         db_session=db_session,
@@ -695,6 +823,11 @@ def set_parent(
     return objective
 
 
+def weights_after(krs: Sequence[KeyResult], weight: float | None) -> str | None:
+    """The warning the objective would show with one more KR of `weight` (None if none)."""
+    return effective_weights([*(k.weight for k in krs), weight])[1]
+
+
 def add_key_result(
     *,
     db_session: Session,
@@ -703,17 +836,20 @@ def add_key_result(
     objective_id: int,
     title: str,
     target: float,
+    clock: Clock,
     start: float = 0.0,
     unit: str = "",
-    weight: float = 1.0,
+    weight: float | None = None,
     current: float | None = None,
+    carried_from_id: int | None = None,
 ) -> KeyResult:
+    """A new KR; `weight` (0–1) is its share of the objective, None to share what others leave."""
     objective = get_objective(db_session=db_session, objective_id=objective_id)
     require_edit(db_session=db_session, objective=objective, actor_id=actor_id, is_admin=is_admin)
-    title = clean_text(title, what="key result title", limit=TITLE_LIMIT)
+    title = clean_title(title, what="key result title")
     unit = clean_text(unit, what="unit", limit=UNIT_LIMIT, required=False)
     check_target(start, target)
-    check_weight(weight)
+    weight = check_weight(weight)
     count = db_session.exec(
         select(func.count()).select_from(KeyResult).where(KeyResult.objective_id == objective_id)
     ).one()
@@ -721,6 +857,7 @@ def add_key_result(
         raise UserError(
             f"{format_id(Kind.OBJECTIVE, objective_id)} already has {count} key results; that is the limit."
         )
+    now = clock.now()
     kr = KeyResult(
         objective_id=objective_id,
         position=int(count),
@@ -730,6 +867,9 @@ def add_key_result(
         current=start if current is None else current,
         unit=unit,
         weight=weight,
+        carried_from_id=carried_from_id,
+        created_at=now,
+        updated_at=now,
     )
     db_session.add(kr)
     db_session.flush()
@@ -744,11 +884,14 @@ def add_key_result(
     return kr
 
 
-def resolve_checkin_value(kr: KeyResult, value: float, *, percent: bool) -> float:
-    """`60%` on a KR measured in % is the value 60; on any other unit it means 60% of the way."""
-    if not percent or kr.unit.strip() == "%":
-        return value
-    return kr.start + (kr.target - kr.start) * value / 100.0
+@dataclass
+class CheckinResult:
+    """What a check-in recorded, and what the answer must tell the person about it."""
+
+    entry: CheckIn
+    kr: KeyResult
+    understood: str | None  # how a `%` or a progress was read
+    notes: list[str]  # a value outside start…target, a confidence not given
 
 
 def check_in(
@@ -758,32 +901,45 @@ def check_in(
     is_admin: bool,
     kr_id: int,
     value: float,
-    percent: bool = False,
+    clock: Clock,
+    mode: Mode = Mode.VALUE,
     confidence: int | None = None,
     note: str = "",
     at: datetime | None = None,
-) -> CheckIn:
-    """Record progress: a new check-in row (history is append-only) and the KR's latest value."""
+) -> CheckinResult:
+    """Record progress: a new check-in row (history is append-only) and the KR's latest value.
+
+    `mode` says how `value` was typed (see `checks.resolve`); values the unit makes impossible are
+    refused, values outside start…target are recorded with a note. The KR's confidence becomes the
+    one given here — or none: an older confidence is not carried past a newer check-in.
+    """
     kr, objective = objective_of_kr(db_session=db_session, kr_id=kr_id)
     require_edit(db_session=db_session, objective=objective, actor_id=actor_id, is_admin=is_admin)
     if not math.isfinite(value):
         raise UserError("The value is not a number.")
     confidence = check_confidence(confidence)
     note = clean_text(note, what="note", limit=NOTE_LIMIT, required=False)
-    resolved = resolve_checkin_value(kr, value, percent=percent)
-    when = at or utcnow()
+    resolved = resolve(start=kr.start, target=kr.target, unit=kr.unit, number=value, mode=mode)
+    notes = check_value(start=kr.start, target=kr.target, unit=kr.unit, value=resolved.value)
+    now = clock.now()
+    when = at or now
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     entry = CheckIn(
-        key_result_id=kr_id, value=resolved, confidence=confidence, note=note, author_id=actor_id, at=when
+        key_result_id=kr_id,
+        value=resolved.value,
+        confidence=confidence,
+        note=note,
+        author_id=actor_id,
+        at=when,
     )
     db_session.add(entry)
     if kr.last_checkin_at is None or when >= kr.last_checkin_at:
-        kr.current = resolved
-        if confidence is not None:
-            kr.confidence = confidence
+        kr.current = resolved.value
+        kr.confidence = confidence
+        kr.confidence_at = when if confidence is not None else None
         kr.last_checkin_at = when
-    kr.updated_at = utcnow()
+    kr.updated_at = now
     db_session.add(kr)
     db_session.flush()
     audit.record(
@@ -792,6 +948,6 @@ def check_in(
         action="okr.checkin",
         record_type="key_result",
         record_id=format_id(Kind.KEY_RESULT, kr_id),
-        detail=f"{fmt_number(resolved)}{' conf ' + str(confidence) if confidence else ''} {note}".strip(),
+        detail=f"{fmt_number(resolved.value)}{f' conf {confidence}' if confidence else ''} {note}".strip(),
     )
-    return entry
+    return CheckinResult(entry=entry, kr=kr, understood=resolved.understood, notes=notes)

@@ -12,8 +12,9 @@ from typing import Any
 from bot.common import views
 from bot.common.ids import Kind, format_id
 from bot.okrs.actions import Action, Callback, Field
+from bot.okrs.checks import fmt_number, fmt_value, is_percent_unit, plain_text
 from bot.okrs.csv_io import IMPORT_AUTHOR
-from bot.okrs.scoring import KrState, ObjectiveState, Status, fmt_number
+from bot.okrs.scoring import CycleSpan, KrState, ObjectiveState, Status
 from bot.okrs.service import CycleInfo, History, RiskItem, SearchHit, Tree, TreeNode
 from storage.models import Team
 from storage.models.okrs import Objective
@@ -26,20 +27,30 @@ MESSAGE_BUDGET = views.MESSAGE_BLOCK_LIMIT - 4
 
 HELP = [
     ("/okr  ·  /okr mine", "your objectives and key results in the current cycle"),
-    ("/okr @user  ·  /okr team <name>  ·  /okr O-12", "someone's, a team's, or one objective"),
+    ("/okr @user [@user…]  ·  /okr team <name>  ·  /okr O-12", "people's, a team's, or one objective"),
     ("/okr tree [team]", "the alignment tree from company objectives down"),
-    ("/okr new", "create an objective in a form"),
-    ("/okr new <title> [team:<name>] [parent:O-n]", "quick create"),
-    ("/okr kr O-n <title> target:<number> [start:<number>] [unit:<text>]", "add a key result"),
-    ("/okr checkin KR-n <value>[%] [confidence:<1-10>] [note…]", "record progress"),
+    ("/okr new [cycle:<key>]", "create an objective in a form"),
+    ("/okr new <title> [team:<name>] [parent:O-n] [cycle:<key>]", "quick create"),
+    (
+        "/okr kr O-n <title> target:<number> [start:<number>] [unit:<text>] [weight:<0–1>]",
+        "add a key result (weight: its share of the objective)",
+    ),
+    ("/okr checkin KR-n <value> [confidence:<1-10>] [note…]", "record progress"),
+    ("/okr checkin KR-n progress:<0–100>% [note…]", "record progress as a share of the way"),
     ("/okr history KR-n  ·  /okr search <words>", "a key result's check-ins; search titles and notes"),
     ("/okr cycle  ·  /okr atrisk [team]", "the current cycle with days left; key results at risk"),
+    ("/okr review [team] [cycle:<key>]", "the cycle review (复盘): scores, met and missed, reflections"),
+    ("/okr review write [O-n]", "give final scores and write your reflections"),
+    ("/okr review subscribe [team]  ·  unsubscribe [team]", "post the review here on the cycle's last day"),
+    ("/okr carry KR-n", "carry an unfinished key result over into the next cycle"),
 ]
 
 STATUS_ICON = {
+    Status.DONE: ":white_check_mark:",
     Status.ON_TRACK: ":large_green_circle:",
     Status.AT_RISK: ":large_yellow_circle:",
     Status.OFF_TRACK: ":red_circle:",
+    Status.NOT_STARTED: ":white_circle:",
 }
 
 
@@ -47,10 +58,28 @@ def help_message() -> dict[str, Any]:
     return views.help_message(
         "/okr — objectives and key results",
         HELP,  # escaped by the shared helper
-        "Every OKR is visible to everyone; add `share` to post in the channel. "
-        "`60%` in a check-in means 60% of the way unless the KR is measured in %. "
+        "Every OKR is visible to everyone; add `share` (first or last word) to post in the channel. "
+        "On a key result measured in %, `60%` is the value 60%; a share of the way is "
+        "`progress:60%` (or `60% of the way`). "
         "Read-only forms also take `cycle:2026-09` for another cycle.",
     )
+
+
+def modal_errors(errors: dict[str, str]) -> dict[str, Any]:
+    """`response_action: errors` with plain text (Slack shows modal errors literally, so no `&lt;`)."""
+    out = {}
+    for field, message in errors.items():
+        text = plain_text(message)
+        out[field] = text if len(text) <= 150 else text[:149] + "…"
+    return {"response_action": "errors", "errors": out}
+
+
+def add_context(payload: dict[str, Any], text: str) -> dict[str, Any]:
+    """One more context line on a message, above its Share button (e.g. what was ignored)."""
+    blocks = list(payload.get("blocks") or [])
+    at = len(blocks) - 1 if blocks and blocks[-1].get("type") == "actions" else len(blocks)
+    blocks.insert(at, views.context(text))
+    return payload | {"blocks": blocks[: views.MESSAGE_BLOCK_LIMIT]}
 
 
 # ---- small pieces ----------------------------------------------------------------------------
@@ -76,13 +105,27 @@ def badge(status: Status | None) -> str:
     return f"{STATUS_ICON[status]} {status.value}"
 
 
+def weight_label(k: KrState) -> str:
+    """` · weight 0.4` next to a KR: its weight as set, and its real share when that differs."""
+    set_weight = k.kr.weight
+    if set_weight is None:  # equal shares say nothing; next to set weights, the share it gets
+        return f" · weight {fmt_number(round(k.weight, 2))} (not set)" if k.weighted else ""
+    shown = f" · weight {fmt_number(round(set_weight, 3))}"
+    if abs(set_weight - k.weight) > 0.005:
+        shown += f" (counts {fmt_number(round(k.weight, 2))})"
+    return shown
+
+
+def confidence_label(k: KrState) -> str:
+    if k.confidence is not None:
+        return f" · confidence {k.confidence}/10"
+    if k.stale_confidence:
+        return f" · confidence {k.kr.confidence}/10 (over 14 days old, not counted)"
+    return ""
+
+
 def value(number: float, unit: str) -> str:
-    unit = unit.strip()
-    if not unit:
-        return fmt_number(number)
-    if unit in ("%", "$", "€", "£"):
-        return f"{unit}{fmt_number(number)}" if unit != "%" else f"{fmt_number(number)}%"
-    return f"{fmt_number(number)} {esc(unit)}"
+    return fmt_value(number, unit)
 
 
 def who(user_id: str) -> str:
@@ -91,11 +134,11 @@ def who(user_id: str) -> str:
 
 def kr_line(k: KrState) -> str:
     kr = k.kr
-    conf = f" · confidence {kr.confidence}/10" if kr.confidence is not None else ""
     return (
         f"`{k.ref}` {esc(kr.title)}\n"
         f"{bar(k.progress)} {round(k.progress * 100)}% · {value(kr.current, kr.unit)} "
-        f"(from {value(kr.start, kr.unit)} to {value(kr.target, kr.unit)}){conf} · {badge(k.status)}"
+        f"(from {value(kr.start, kr.unit)} to {value(kr.target, kr.unit)}){weight_label(k)}"
+        f"{confidence_label(k)} · {badge(k.status)}"
     )
 
 
@@ -103,9 +146,11 @@ def objective_line(s: ObjectiveState) -> str:
     o = s.objective
     team = f"{esc(s.team.name)} · " if s.team else ""
     parent = f" · aligned to `{format_id(Kind.OBJECTIVE, o.parent_id)}`" if o.parent_id else ""
+    warning = f"\n:warning: {esc(s.weights_warning)}" if s.weights_warning else ""
     return (
         f"*`{s.ref}` {esc(o.title)}*\n"
         f"{team}<@{o.owner_id}> · score *{s.score:.1f}* {bar(s.progress)} · {badge(s.status)}{parent}"
+        f"{warning}"
     )
 
 
@@ -276,32 +321,68 @@ def tree_message(tree: Tree, *, share_value: str | None, in_channel: bool = Fals
     return views.message(f"OKR tree {tree.cycle_key}: {tree.total} objectives", blocks, in_channel=in_channel)
 
 
-def history_message(h: History, *, share_value: str | None, in_channel: bool = False) -> dict[str, Any]:
+def _checkin_lines(checkins: list[Any], unit: str) -> list[str]:
+    lines = []
+    for c in checkins:
+        conf = f" · confidence {c.confidence}/10" if c.confidence is not None else ""
+        note = f" — _{esc(c.note)}_" if c.note else ""
+        when = f"<!date^{int(c.at.timestamp())}^{{date_short}}|{c.at:%Y-%m-%d}>"
+        lines.append(f"{when} {value(c.value, unit)}{conf} · {who(c.author_id)}{note}")
+    return lines
+
+
+def history_message(
+    h: History, *, share_value: str | None, in_channel: bool = False, carry_to: CycleSpan | None = None
+) -> dict[str, Any]:
+    """A KR's check-ins, then those of the KRs it continues (carried over from earlier cycles).
+
+    `carry_to`: the cycle it can be carried over into now (adds a Carry over button)."""
     kr = h.kr
     blocks: list[Block] = [
         views.section(kr_line(h.state), accessory=checkin_button(h.state)),
         views.context(
             f"Part of `{format_id(Kind.OBJECTIVE, h.objective.id or 0)}` {esc(h.objective.title)} · "
-            f"<@{h.objective.owner_id}>"
+            f"<@{h.objective.owner_id}> · cycle {h.objective.cycle_key}"
         ),
     ]
     if not h.checkins:
         blocks.append(views.section("No check-ins yet."))
-    lines = []
-    for c in h.checkins:
-        conf = f" · confidence {c.confidence}/10" if c.confidence is not None else ""
-        note = f" — _{esc(c.note)}_" if c.note else ""
-        when = f"<!date^{int(c.at.timestamp())}^{{date_short}}|{c.at:%Y-%m-%d}>"
-        lines.append(f"{when} {value(c.value, kr.unit)}{conf} · {who(c.author_id)}{note}")
+    lines = _checkin_lines(h.checkins, kr.unit)
     if lines:
         blocks.append(views.section(f"*Check-ins ({h.total})*"))
         blocks.extend(views.sections("\n".join(lines)))
     if h.total > len(h.checkins):
         blocks.append(views.context(f"…and {h.total - len(h.checkins)} older check-ins (all are kept)."))
+    for e in h.earlier:
+        ref = format_id(Kind.KEY_RESULT, e.kr.id or 0)
+        head = (
+            f"*Carried over from `{ref}` in cycle {e.cycle_key}* — {value(e.kr.current, e.kr.unit)} "
+            f"(from {value(e.kr.start, e.kr.unit)} to {value(e.kr.target, e.kr.unit)}), "
+            f"{e.total} check-in{'s' if e.total != 1 else ''}"
+        )
+        blocks.append(views.section(head))
+        if e.checkins:
+            more = (
+                f"\n…and {e.total - len(e.checkins)} more — `/okr history {ref}`"
+                if e.total > len(e.checkins)
+                else ""
+            )
+            blocks.extend(views.sections("\n".join(_checkin_lines(e.checkins, e.kr.unit)) + more))
+    for later, cycle in h.carried_to:
+        ref = format_id(Kind.KEY_RESULT, later.id or 0)
+        blocks.append(
+            views.context(f":arrow_right: Carried over to `{ref}` in cycle {cycle} — `/okr history {ref}`")
+        )
+    if carry_to is not None and not h.carried_to:
+        blocks.append(views.actions(carry_button(h.state, carry_to)))
     blocks = blocks[:MESSAGE_BUDGET]
     if not in_channel:
         blocks.extend(share_actions(share_value))
     return views.message(f"{h.state.ref} {kr.title}: {fmt_number(kr.current)}", blocks, in_channel=in_channel)
+
+
+def carry_button(k: KrState, to: CycleSpan) -> Block:
+    return views.button(f"Carry {k.ref} over to {to.key}", Action.CARRY.for_id(k.kr.id or 0), str(k.kr.id))
 
 
 def search_message(
@@ -335,6 +416,10 @@ def search_message(
     return views.message(f"{total} OKRs match {words}", blocks, in_channel=in_channel)
 
 
+def _day(when: Any) -> str:
+    return f"<!date^{int(when.timestamp())}^{{date_short}}|{when:%Y-%m-%d}>"
+
+
 def cycle_message(info: CycleInfo, *, in_channel: bool = False) -> dict[str, Any]:
     span = info.span
     text = (
@@ -343,9 +428,24 @@ def cycle_message(info: CycleInfo, *, in_channel: bool = False) -> dict[str, Any
         f"{round(info.elapsed * 100)}% elapsed\n"
         f"{info.objectives} objectives · {info.key_results} key results"
     )
-    return views.message(
-        f"Cycle {span.key}: {info.days_left} days left", [views.section(text)], in_channel=in_channel
-    )
+    blocks: list[Block] = [views.section(text)]
+    lines = []
+    if info.review_opens is not None:
+        lines.append(
+            f"Cycle review (复盘): owners are asked from {_day(info.review_opens)}; the review is posted on "
+            f"{span.last_day:%b %-d} — `/okr review`"
+        )
+    if info.next_span is not None and info.drafting_opens is not None:
+        if info.drafting_open:
+            lines.append(
+                f"Cycle {info.next_span.key} is open for drafting: "
+                f"`/okr new &lt;title&gt; cycle:{info.next_span.key}`"
+            )
+        else:
+            lines.append(f"Cycle {info.next_span.key} opens for drafting on {_day(info.drafting_opens)}")
+    if lines:
+        blocks.append(views.context("\n".join(lines)))
+    return views.message(f"Cycle {span.key}: {info.days_left} days left", blocks, in_channel=in_channel)
 
 
 def at_risk_message(
@@ -383,7 +483,7 @@ def at_risk_message(
     return views.message(f"{len(items)} KRs at risk{scope}", blocks, in_channel=in_channel)
 
 
-def objective_created(o: Objective) -> dict[str, Any]:
+def objective_created(o: Objective, *, in_channel: bool = False) -> dict[str, Any]:
     ref = format_id(Kind.OBJECTIVE, o.id or 0)
     parent = f", aligned to `{format_id(Kind.OBJECTIVE, o.parent_id)}`" if o.parent_id else ""
     return views.message(
@@ -394,36 +494,53 @@ def objective_created(o: Objective) -> dict[str, Any]:
             ),
             views.context(
                 f"Add key results: `/okr kr {ref} &lt;title&gt; target:&lt;number&gt; "
-                "[start:&lt;number&gt;] [unit:&lt;text&gt;]`"
+                "[start:&lt;number&gt;] [unit:&lt;text&gt;] [weight:&lt;0–1&gt;]`"
             ),
         ],
+        in_channel=in_channel,
     )
 
 
-def kr_added(k: KrState, objective: Objective) -> dict[str, Any]:
-    return views.message(
-        f"Added {k.ref} to {format_id(Kind.OBJECTIVE, objective.id or 0)}",
-        [
-            views.section(
-                f":white_check_mark: Added to `{format_id(Kind.OBJECTIVE, objective.id or 0)}` "
-                f"{esc(objective.title)}:\n{kr_line(k)}",
-                accessory=checkin_button(k),
-            )
-        ],
-    )
-
-
-def checked_in(k: KrState, objective: ObjectiveState) -> dict[str, Any]:
-    return views.message(
-        f"Checked in {k.ref}: {fmt_number(k.kr.current)}",
-        [
-            views.section(f":white_check_mark: Checked in.\n{kr_line(k)}", accessory=checkin_button(k)),
+def kr_added(k: KrState, objective: ObjectiveState, *, in_channel: bool = False) -> dict[str, Any]:
+    blocks: list[Block] = [
+        views.section(
+            f":white_check_mark: Added to `{objective.ref}` {esc(objective.objective.title)}:\n{kr_line(k)}",
+            accessory=checkin_button(k),
+        )
+    ]
+    if objective.weights_warning:
+        blocks.append(
             views.context(
-                f"`{objective.ref}` {esc(objective.objective.title)} · score *{objective.score:.1f}* "
-                f"{bar(objective.progress)} · {badge(objective.status)}"
-            ),
-        ],
+                f":warning: `{objective.ref}`: {esc(objective.weights_warning)} — "
+                "weights are each key result's share of the objective (0–1) and should sum to 1."
+            )
+        )
+    return views.message(f"Added {k.ref} to {objective.ref}", blocks, in_channel=in_channel)
+
+
+def checked_in(
+    k: KrState,
+    objective: ObjectiveState,
+    *,
+    understood: str | None = None,
+    notes: list[str] | None = None,
+    in_channel: bool = False,
+) -> dict[str, Any]:
+    """The confirmation: the KR as it is now, how the input was read, and anything unusual."""
+    blocks: list[Block] = [
+        views.section(f":white_check_mark: Checked in.\n{kr_line(k)}", accessory=checkin_button(k))
+    ]
+    said = [f":information_source: {understood}"] if understood else []
+    said += [f":warning: {n}" for n in notes or []]
+    if said:
+        blocks.append(views.context("\n".join(said)))
+    blocks.append(
+        views.context(
+            f"`{objective.ref}` {esc(objective.objective.title)} · score *{objective.score:.1f}* "
+            f"{bar(objective.progress)} · {badge(objective.status)}"
+        )
     )
+    return views.message(f"Checked in {k.ref}: {fmt_number(k.kr.current)}", blocks, in_channel=in_channel)
 
 
 def created_from_modal(s: ObjectiveState) -> dict[str, Any]:
@@ -498,21 +615,43 @@ def new_objective_modal(
     *,
     teams: list[Team],
     with_parent: bool,
+    cycles: list[CycleSpan],
     cycle_key: str,
     metadata: dict[str, Any],
 ) -> dict[str, Any]:
-    """Objective, team, parent and up to five KRs, each in `/okr kr`'s grammar.
+    """Objective, cycle (when the next one is open for drafting), team, parent and up to five KRs,
+    each in `/okr kr`'s grammar.
 
     The parent is an `external_select`: Slack asks the app for options as the user types (see
     `parent_options`), so any objective of the cycle can be found, however many there are.
     """
     blocks: list[Block] = [
         views.context(
-            f"Cycle {cycle_key}. Everyone can read OKRs; you, the parent's owner and admins can change them."
+            (f"Cycle {cycle_key}. " if len(cycles) < 2 else "")
+            + "Everyone can read OKRs; you, the parent's owner and admins can change them."
         ),
         _text_input(Field.TITLE, "Objective", max_length=200, placeholder="Make checkout effortless"),
         _text_input(Field.DESCRIPTION, "Why it matters", optional=True, multiline=True, max_length=2000),
     ]
+    if len(cycles) > 1:
+        options = [_option(f"{c.key} ({c.starts_on:%b %-d} – {c.last_day:%b %-d})", c.key) for c in cycles]
+        initial = next((o for o, c in zip(options, cycles, strict=True) if c.key == cycle_key), options[0])
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": Field.CYCLE.value,
+                "label": views.plain("Cycle"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": Field.CYCLE.value,
+                    "options": options,
+                    "initial_option": initial,
+                },
+                "hint": views.plain(
+                    "The next cycle is open for drafting. The parent must be in the same cycle."
+                ),
+            }
+        )
     if teams:
         blocks.append(
             {
@@ -551,13 +690,16 @@ def new_objective_modal(
                 f"Key result {i}",
                 optional=True,
                 max_length=400,
-                placeholder="Cut p95 checkout latency target:100 start:300 unit:ms" if i == 1 else None,
+                placeholder="Cut p95 checkout latency target:100 start:300 unit:ms weight:0.5"
+                if i == 1
+                else None,
             )
         )
     blocks.append(
         views.context(
             "Key result: `&lt;title&gt; target:&lt;number&gt; [start:&lt;number&gt;] [unit:&lt;text&gt;] "
-            "[weight:&lt;number&gt;]`"
+            "[weight:&lt;0–1&gt;]` — a weight is the key result's share of the objective; "
+            "weights should sum to 1 (key results without one share what is left)."
         )
     )
     return {
@@ -572,8 +714,35 @@ def new_objective_modal(
 
 
 def checkin_modal(k: KrState, objective: Objective, *, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A new value — or a progress, a share of the way, in its own field so `60%` is never both.
+
+    On a KR measured in %, the value field takes the unit (`35` or `35%` is 35%); elsewhere it
+    takes the KR's own unit. The confidence is pre-selected only while the last one still counts.
+    """
     kr = k.kr
     unit = f" ({kr.unit})" if kr.unit else ""
+    now, target = plain_text(value(kr.current, kr.unit)), plain_text(value(kr.target, kr.unit))
+    way = f"from {plain_text(value(kr.start, kr.unit))} to {target}"
+    if is_percent_unit(kr.unit):
+        value_hint = (
+            f"In % — 35 or 35% both mean {plain_text(value(35, kr.unit))}. Now {now}, target {target}."
+        )
+        example = "e.g. 35 or 35%"
+    else:
+        value_hint = f"In the key result's own unit. Now {now}, target {target}."
+        example = f"e.g. {fmt_number(kr.current)}"
+    value_input = _text_input(
+        Field.VALUE, f"New value{unit}", optional=True, max_length=40, placeholder=example
+    )
+    value_input["hint"] = views.plain(value_hint)
+    progress = _text_input(
+        Field.PROGRESS,
+        "…or progress (% of the way)",
+        optional=True,
+        max_length=10,
+        placeholder="e.g. 50%",
+    )
+    progress["hint"] = views.plain(f"A share of the way {way}: 50% is halfway. Fill in one of the two.")
     confidence: Block = {
         "type": "input",
         "block_id": Field.CONFIDENCE.value,
@@ -586,8 +755,8 @@ def checkin_modal(k: KrState, objective: Objective, *, metadata: dict[str, Any])
             "options": [_option(str(n), str(n)) for n in range(1, 11)],
         },
     }
-    if kr.confidence is not None:
-        confidence["element"]["initial_option"] = _option(str(kr.confidence), str(kr.confidence))
+    if k.confidence is not None:
+        confidence["element"]["initial_option"] = _option(str(k.confidence), str(k.confidence))
     return {
         "type": "modal",
         "callback_id": Callback.CHECKIN.value,
@@ -598,12 +767,8 @@ def checkin_modal(k: KrState, objective: Objective, *, metadata: dict[str, Any])
         "blocks": [
             views.section(kr_line(k)),
             views.context(f"`{format_id(Kind.OBJECTIVE, objective.id or 0)}` {esc(objective.title)}"),
-            _text_input(
-                Field.VALUE,
-                f"New value{unit}",
-                max_length=40,
-                placeholder=f"now {fmt_number(kr.current)}, target {fmt_number(kr.target)}; or a share: 60%",
-            ),
+            value_input,
+            progress,
             confidence,
             _text_input(Field.NOTE, "Note", optional=True, multiline=True, max_length=2000),
         ],
@@ -613,12 +778,23 @@ def checkin_modal(k: KrState, objective: Objective, *, metadata: dict[str, Any])
 # ---- App Home --------------------------------------------------------------------------------
 
 
-def home_section(states: list[ObjectiveState], *, cycle_line: str, limit: int = 40) -> list[Block]:
-    """ "My OKRs" on the App Home: every KR with a Check-in button, within `limit` blocks."""
+def home_section(
+    states: list[ObjectiveState], *, cycle_line: str, review: str | None = None, limit: int = 40
+) -> list[Block]:
+    """ "My OKRs" on the App Home: every KR with a Check-in button, within `limit` blocks; in the
+    review week, a line and a button to write the cycle review (`review` is the cycle's key)."""
     blocks: list[Block] = [
         views.section("*My OKRs*", accessory=views.button("New objective", Action.NEW.value)),
         views.context(cycle_line),
     ]
+    if review and states:
+        blocks.append(
+            views.section(
+                f":memo: Cycle {review} ends soon — give your key results their final scores and "
+                "write what worked, what didn't and what next.",
+                accessory=views.button("Write the review", Action.REVIEW.for_id(review), review),
+            )
+        )
     if not states:
         blocks.append(views.section("You have no objectives in this cycle yet. Create one with `/okr new`."))
         return blocks

@@ -9,8 +9,9 @@ import pytest
 from sqlmodel import select
 
 from bot.common.errors import Forbidden, NotFound, UserError
-from bot.okrs import scoring
+from bot.okrs import checks, scoring
 from bot.okrs import service as svc
+from bot.okrs.checks import Mode
 from bot.okrs.scoring import Status
 from storage.db import Database
 from storage.models import AuditLog, Team
@@ -40,6 +41,7 @@ def org(db: Database) -> dict[str, int]:
         )
         kr = svc.add_key_result(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             objective_id=team_obj.id or 0,
@@ -126,7 +128,7 @@ def test_status_uses_the_cycle_clock(db: Database, org: dict[str, int]) -> None:
     first = scoring.Clock(months=2, fixed_now=datetime(2026, 11, 1, 1, tzinfo=UTC))
     last = scoring.Clock(months=2, fixed_now=datetime(2026, 12, 31, 23, tzinfo=UTC))
     with db.session() as s:
-        svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=10)
+        svc.check_in(db_session=s, clock=CLOCK, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=10)
         early = svc.objectives_of(db_session=s, owner_id="U0LENA", clock=first)[0]
         late = svc.objectives_of(db_session=s, owner_id="U0LENA", clock=last)[0]
     assert early.krs[0].status == Status.ON_TRACK
@@ -152,7 +154,13 @@ def test_permission_matrix(
     def attempt() -> None:
         with db.session() as s:
             svc.check_in(
-                db_session=s, actor_id=actor, is_admin=is_admin, kr_id=org["kr"], value=20, confidence=7
+                db_session=s,
+                clock=CLOCK,
+                actor_id=actor,
+                is_admin=is_admin,
+                kr_id=org["kr"],
+                value=20,
+                confidence=7,
             )
 
     if allowed:
@@ -172,7 +180,13 @@ def test_permission_matrix(
 def test_adding_a_kr_needs_edit_rights(db: Database, org: dict[str, int]) -> None:
     with db.session() as s, pytest.raises(Forbidden):
         svc.add_key_result(
-            db_session=s, actor_id="U0OMAR", is_admin=False, objective_id=org["company"], title="x", target=1
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0OMAR",
+            is_admin=False,
+            objective_id=org["company"],
+            title="x",
+            target=1,
         )
     with db.session() as s:
         assert s.exec(select(KeyResult).where(KeyResult.objective_id == org["company"])).all() == []
@@ -192,7 +206,13 @@ def test_checkin_history_is_never_overwritten(db: Database, org: dict[str, int])
     with db.session() as s:
         for value, conf in ((10, 6), (20, 7), (15, 4)):
             svc.check_in(
-                db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=value, confidence=conf
+                db_session=s,
+                clock=CLOCK,
+                actor_id="U0LENA",
+                is_admin=False,
+                kr_id=org["kr"],
+                value=value,
+                confidence=conf,
             )
     with db.session() as s:
         h = svc.history(db_session=s, kr_id=org["kr"], clock=CLOCK)
@@ -203,9 +223,10 @@ def test_checkin_history_is_never_overwritten(db: Database, org: dict[str, int])
 
 def test_a_backdated_checkin_does_not_replace_the_latest_value(db: Database, org: dict[str, int]) -> None:
     with db.session() as s:
-        svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=30)
+        svc.check_in(db_session=s, clock=CLOCK, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=30)
         svc.check_in(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             kr_id=org["kr"],
@@ -217,10 +238,15 @@ def test_a_backdated_checkin_does_not_replace_the_latest_value(db: Database, org
         assert kr is not None and kr.current == 30
 
 
-def test_percent_checkin_means_share_of_the_way(db: Database, org: dict[str, int]) -> None:
+def test_percent_is_the_unit_on_a_percent_kr_and_progress_is_a_share_of_the_way(
+    db: Database, org: dict[str, int]
+) -> None:
+    """`60%` on a KR in ms is 60% of the way (it cannot be a value there); on a KR in % it is the
+    value; `progress:` is a share of the way on both — and the result says which was understood."""
     with db.session() as s:
         kr = svc.add_key_result(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             objective_id=org["team"],
@@ -231,28 +257,63 @@ def test_percent_checkin_means_share_of_the_way(db: Database, org: dict[str, int
         )
         pct = svc.add_key_result(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             objective_id=org["team"],
             title="share",
+            start=28,
             target=40,
             unit="%",
         )
-        svc.check_in(
-            db_session=s, actor_id="U0LENA", is_admin=False, kr_id=kr.id or 0, value=60, percent=True
-        )
-        svc.check_in(
-            db_session=s, actor_id="U0LENA", is_admin=False, kr_id=pct.id or 0, value=12, percent=True
+        way = svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=kr.id or 0,
+            value=60,
+            mode=Mode.PERCENT,
         )
         assert kr.current == pytest.approx(180)
-        assert pct.current == 12
+        assert "60% of the way from 300 ms to 100 ms: 180 ms" in (way.understood or "")
+        unit = svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=pct.id or 0,
+            value=35,
+            mode=Mode.PERCENT,
+        )
+        assert pct.current == 35 and "is the value 35%" in (unit.understood or "")
+        progress = svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=pct.id or 0,
+            value=50,
+            mode=Mode.PROGRESS,
+        )
+        assert pct.current == 34 and "50% of the way from 28% to 40%: 34%" in (progress.understood or "")
+        plain = svc.check_in(
+            db_session=s, clock=CLOCK, actor_id="U0LENA", is_admin=False, kr_id=pct.id or 0, value=36
+        )
+        assert pct.current == 36 and plain.understood is None and plain.notes == []
 
 
 @pytest.mark.parametrize("confidence", [0, 11, -3])
 def test_confidence_outside_1_to_10_is_refused(db: Database, org: dict[str, int], confidence: int) -> None:
     with db.session() as s, pytest.raises(UserError, match="outside 1–10"):
         svc.check_in(
-            db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=1, confidence=confidence
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=1,
+            confidence=confidence,
         )
     with db.session() as s:
         assert s.exec(select(CheckIn)).all() == []
@@ -261,7 +322,7 @@ def test_confidence_outside_1_to_10_is_refused(db: Database, org: dict[str, int]
 def test_unknown_ids_are_named(db: Database, org: dict[str, int]) -> None:
     with db.session() as s:
         with pytest.raises(NotFound, match="no key result KR-999"):
-            svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=999, value=1)
+            svc.check_in(db_session=s, clock=CLOCK, actor_id="U0LENA", is_admin=False, kr_id=999, value=1)
         with pytest.raises(NotFound, match="no objective O-777"):
             svc.objective_detail(db_session=s, objective_id=777, clock=CLOCK)
         with pytest.raises(NotFound, match="no parent objective O-55"):
@@ -271,13 +332,13 @@ def test_unknown_ids_are_named(db: Database, org: dict[str, int]) -> None:
 @pytest.mark.parametrize("text", ["abc", "", "12x", "nan", "inf", "1e400"])
 def test_values_that_are_not_numbers(text: str) -> None:
     with pytest.raises(UserError, match="not a number|out of range"):
-        scoring.parse_number(text)
+        checks.parse_number(text)
 
 
 def test_numbers_people_type() -> None:
-    assert scoring.parse_number("1,200") == 1200
-    assert scoring.parse_number("-3.5") == -3.5
-    assert scoring.parse_number(" 42 ") == 42
+    assert checks.parse_number("1,200") == 1200
+    assert checks.parse_number("-3.5") == -3.5
+    assert checks.parse_number(" 42 ") == 42
 
 
 # ---- validation of objectives and KRs --------------------------------------------------------
@@ -287,6 +348,7 @@ def test_kr_target_equal_to_start_is_refused(db: Database, org: dict[str, int]) 
     with db.session() as s, pytest.raises(UserError, match="target equals the start"):
         svc.add_key_result(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             objective_id=org["team"],
@@ -326,11 +388,17 @@ def test_a_cycle_of_parents_is_refused(db: Database, org: dict[str, int]) -> Non
         child_id = child.id or 0
     with db.session() as s, pytest.raises(UserError, match="cycle of parents"):
         svc.set_parent(
-            db_session=s, actor_id="U0MAYA", is_admin=True, objective_id=org["company"], parent_id=child_id
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0MAYA",
+            is_admin=True,
+            objective_id=org["company"],
+            parent_id=child_id,
         )
     with db.session() as s, pytest.raises(UserError, match="its own parent"):
         svc.set_parent(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0MAYA",
             is_admin=True,
             objective_id=org["company"],
@@ -348,6 +416,7 @@ def test_search_covers_titles_and_checkin_notes(db: Database, org: dict[str, int
     with db.session() as s:
         svc.check_in(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             kr_id=org["kr"],
@@ -438,7 +507,15 @@ def test_tree_caps_and_counts(db: Database) -> None:
 
 def test_at_risk_lists_the_lagging_krs(db: Database, org: dict[str, int]) -> None:
     with db.session() as s:
-        svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=1, confidence=3)
+        svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=1,
+            confidence=3,
+        )
     with db.session() as s:
         items = svc.at_risk(db_session=s, clock=CLOCK)
         growth = s.get(Team, org["growth"])
