@@ -10,7 +10,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     (
         "/okr",
         "Objectives and key results: query, create, check in",
-        "[mine | @user | team <name> | O-12 | help]",
+        "[mine | @user | team <name> | O-12 | review | help]",
     ),
     ("/ssp", "Ask a central service team for help, under an SLA", "[request | mine | queue | REQ-12 | help]"),
     ("/postmortem", "Blameless postmortems: file, review, publish", "[new | draft | list | PM-3 | help]"),

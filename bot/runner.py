@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.app import build_app, make_client
+from bot.app import build_app
 from bot.config import Settings, SettingsError
 from storage.migrate import upgrade
 
@@ -30,9 +30,24 @@ def check_token(settings: Settings) -> None:
     A wrong or revoked token, or a Slack API that cannot be reached, becomes one line naming the
     setting — the same as every other bad setting — instead of Bolt's traceback.
     """
+    from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
+    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-    client = make_client(settings)
+    # Its own quiet logger: the outcome is the one line below, not slack_sdk's retry chatter.
+    quiet = logging.getLogger("flywheel.startup.auth_test")
+    quiet.setLevel(logging.CRITICAL)
+    quiet.propagate = False
+    client = WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        logger=quiet,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
     try:
         client.auth_test()
     except SlackApiError as exc:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bot.okrs import csv_io, review, review_md, scoring
+from bot.okrs.checks import plain_text
 
 log = logging.getLogger(__name__)
 CLI_ACTOR = "cli"
@@ -137,32 +140,39 @@ def register(*, import_app: typer.Typer, export_app: typer.Typer) -> None:
         fmt: str = typer.Option("csv", "--format", help="csv (re-importable) or json"),
     ) -> None:
         """Export OKRs as CSV (the import format) or JSON (with IDs, progress and status)."""
-        from bot.cli import settings_or_exit
-        from bot.common.errors import UserError
-        from storage.db import Database
-        from storage.migrate import upgrade
-
-        settings = settings_or_exit()
-        clock = scoring.Clock.from_settings(settings)
         if fmt not in ("csv", "json"):
             typer.echo(f"flywheel: --format {fmt!r} is not supported: use csv or json", err=True)
             raise typer.Exit(2)
-        try:
-            key = clock.span(cycle).key if cycle else None
-        except UserError as err:
-            typer.echo(f"flywheel: {err.message}".replace("`", ""), err=True)
-            raise typer.Exit(2) from None
-        upgrade(settings.database_url)
-        db = Database(settings.database_url)
-        try:
+        with _export_db(cycle) as (db, clock, key):
             with db.session() as s:
                 if fmt == "csv":
                     typer.echo(csv_io.export_csv(db_session=s, cycle_key=key), nl=False)
                 else:
                     data = csv_io.export_json(db_session=s, clock=clock, cycle_key=key)
                     typer.echo(json.dumps({"cycle": key, "objectives": data}, indent=2, ensure_ascii=False))
-        finally:
-            db.dispose()
+
+
+@contextmanager
+def _export_db(cycle: str | None) -> Iterator[tuple[Any, scoring.Clock, str | None]]:
+    """Settings, the cycle key checked (one line and exit 2 if bad), the migrated database."""
+    from bot.cli import settings_or_exit
+    from bot.common.errors import UserError
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    settings = settings_or_exit()
+    clock = scoring.Clock.from_settings(settings)
+    try:
+        key = clock.span(cycle).key if cycle else None
+    except UserError as err:
+        typer.echo(f"flywheel: {plain_text(err.message)}", err=True)
+        raise typer.Exit(2) from None
+    upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        yield db, clock, key
+    finally:
+        db.dispose()
 
 
 def _review_markdown(db: object, clock: scoring.Clock, cycle_key: str) -> str:
@@ -180,24 +190,8 @@ def register_review(export_app: typer.Typer) -> None:
         fmt: str = typer.Option("md", "--format", help="md (Markdown)"),
     ) -> None:
         """Export a cycle's review (复盘): every team's scores, met and missed, and reflections."""
-        from bot.cli import settings_or_exit
-        from bot.common.errors import UserError
-        from storage.db import Database
-        from storage.migrate import upgrade
-
-        settings = settings_or_exit()
-        clock = scoring.Clock.from_settings(settings)
         if fmt != "md":
             typer.echo(f"flywheel: --format {fmt!r} is not supported: use md", err=True)
             raise typer.Exit(2)
-        try:
-            key = clock.span(cycle).key
-        except UserError as err:
-            typer.echo(f"flywheel: {err.message}".replace("`", ""), err=True)
-            raise typer.Exit(2) from None
-        upgrade(settings.database_url)
-        db = Database(settings.database_url)
-        try:
-            typer.echo(_review_markdown(db, clock, key), nl=False)
-        finally:
-            db.dispose()
+        with _export_db(cycle) as (db, clock, key):
+            typer.echo(_review_markdown(db, clock, key or ""), nl=False)

@@ -51,6 +51,20 @@ def default_cycle(clock: Clock) -> CycleSpan:
     return current if clock.now() >= clock.review_opens(current) else clock.previous(current)
 
 
+def writing_cycle(clock: Clock) -> CycleSpan:
+    """The cycle `/okr review write` opens: the current one from its review week on, the last one
+    while it can still be written (two weeks after its end), otherwise the current one (which then
+    says when its review opens)."""
+    current = clock.current()
+    previous = clock.previous(current)
+    if (
+        clock.now() < clock.review_opens(current)
+        and clock.now() <= previous.bounds(clock.tz)[1] + WRITE_GRACE
+    ):
+        return previous
+    return current
+
+
 def in_review_week(clock: Clock, span: CycleSpan) -> bool:
     return clock.review_opens(span) <= clock.now() < span.bounds(clock.tz)[1]
 
@@ -304,7 +318,8 @@ class Report:
         """(band, meaning, number of KRs) from the top band down."""
         counts: Counter[str] = Counter()
         for value in self.kr_scores:
-            band = next(b for b, low, _ in BANDS if value >= low - 1e-9)
+            shown = round(value + 1e-9, 1)  # banded as shown: 0.65 is 0.7, delivered
+            band = next(b for b, low, _ in BANDS if shown >= low - 1e-9)
             counts[band] += 1
         return [(band, meaning, counts[band]) for band, _, meaning in BANDS]
 

@@ -108,7 +108,7 @@ def open_review_modal(
                 )
                 span = clock.span(objective.cycle_key)
             else:
-                span = clock.span(cycle_key) if cycle_key else review.default_cycle(clock)
+                span = clock.span(cycle_key) if cycle_key else review.writing_cycle(clock)
             review.check_writable(clock, span)
             items = review.items_of_owner(
                 db_session=s, clock=clock, owner_id=user_id, cycle_key=span.key, objective_id=objective_id

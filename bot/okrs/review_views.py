@@ -14,7 +14,17 @@ from bot.okrs.actions import Action, Callback, Field
 from bot.okrs.checks import fmt_number
 from bot.okrs.review import MET, Report, ReviewItem
 from bot.okrs.scoring import CycleSpan, KrState
-from bot.okrs.views import MESSAGE_BUDGET, badge, bar, carry_button, esc, kr_line, share_actions, value
+from bot.okrs.views import (
+    MESSAGE_BUDGET,
+    badge,
+    bar,
+    carry_button,
+    esc,
+    kr_line,
+    share_actions,
+    text_input,
+    value,
+)
 from storage.models import Team
 
 Block = views.Block
@@ -87,35 +97,6 @@ def review_dm(
     )
 
 
-def _input(
-    block_id: str,
-    label: str,
-    *,
-    initial: str | None = None,
-    multiline: bool = False,
-    placeholder: str | None = None,
-    hint: str | None = None,
-    max_length: int | None = None,
-) -> Block:
-    element: Block = {"type": "plain_text_input", "action_id": block_id, "multiline": multiline}
-    if initial:
-        element["initial_value"] = initial
-    if placeholder:
-        element["placeholder"] = views.plain(placeholder)
-    if max_length:
-        element["max_length"] = max_length
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": True,
-        "label": views.plain(label[:150]),
-        "element": element,
-    }
-    if hint:
-        block["hint"] = views.plain(hint[:150])
-    return block
-
-
 def review_modal(items: list[ReviewItem], *, cycle_key: str, metadata: dict[str, Any]) -> dict[str, Any]:
     """Per objective: each KR's final score (pre-filled: the owner's if given, else computed) and
     the three reflections. Objectives that do not fit in 100 blocks are named at the end."""
@@ -136,9 +117,10 @@ def review_modal(items: list[ReviewItem], *, cycle_key: str, metadata: dict[str,
         for k in s.krs:
             current = k.kr.final_score if k.kr.final_score is not None else k.score
             group.append(
-                _input(
+                text_input(
                     Field.FINAL.nth(k.kr.id or 0),
                     f"{k.ref} {k.kr.title[:110]} — final score",
+                    optional=True,
                     initial=f"{current:.1f}" if k.kr.final_score is None else fmt_number(current),
                     placeholder="0.0–1.0",
                     hint=(
@@ -157,9 +139,10 @@ def review_modal(items: list[ReviewItem], *, cycle_key: str, metadata: dict[str,
             (Field.NEXT, "what next", r.next if r else ""),
         ):
             group.append(
-                _input(
+                text_input(
                     field.nth(number),
                     f"{s.ref} · {label}",
+                    optional=True,
                     initial=text or None,
                     multiline=True,
                     max_length=1000,
@@ -304,7 +287,15 @@ def review_message(report: Report, *, share_value: str | None, in_channel: bool 
         if len(texts) > shown:
             blocks.append(views.context(f"…and {len(texts) - shown} more reflections."))
     else:
-        blocks.append(views.context("No reflections written yet."))
+        elsewhere = sum(1 for i in report.items if _reflection_text(i))
+        blocks.append(
+            views.context(
+                f"{elsewhere} reflection{'s are' if elsewhere != 1 else ' is'} in the team reviews — "
+                "`/okr review &lt;team&gt;`."
+                if elsewhere
+                else "No reflections written yet."
+            )
+        )
     blocks.append(
         views.context(
             "Team reviews: `/okr review &lt;team&gt;` · everything: "

@@ -56,6 +56,10 @@ DRAFTING_WINDOW = timedelta(days=15)
 WEIGHT_TOLERANCE = 0.005
 
 
+# Cycle words people may type instead of a key (`/okr new … cycle:next`).
+RELATIVE = {"current": 0, "now": 0, "this": 0, "next": 1, "previous": -1, "prev": -1, "last": -1}
+
+
 class Status(StrEnum):
     DONE = "done"
     ON_TRACK = "on track"
@@ -73,6 +77,16 @@ SEVERITY = {
     Status.OFF_TRACK: 2,
 }
 TROUBLE = (Status.AT_RISK, Status.OFF_TRACK)
+# The members as plain names: the hot path reads them per KR, and reading a member through the
+# Enum class is a descriptor call every time.
+DONE, ON_TRACK, AT_RISK, OFF_TRACK, NOT_STARTED = (
+    Status.DONE,
+    Status.ON_TRACK,
+    Status.AT_RISK,
+    Status.OFF_TRACK,
+    Status.NOT_STARTED,
+)
+_TROUBLE_WEIGHT = {AT_RISK: 1.0, OFF_TRACK: 2.0}
 
 
 def worse(a: Status, b: Status) -> Status:
@@ -162,6 +176,11 @@ class Clock:
         return cycle_for(self.now().astimezone(self.tz).date(), self.months)
 
     def span(self, key: str) -> CycleSpan:
+        """A cycle by key (`2026-11`) — or by its place: `current`, `next`, `previous` (`last`)."""
+        word = (key or "").strip().lower()
+        if word in RELATIVE:
+            current = self.current()
+            return {0: current, 1: self.next(current), -1: self.previous(current)}[RELATIVE[word]]
         return cycle_span(key, self.months)
 
     def next(self, span: CycleSpan) -> CycleSpan:
@@ -205,7 +224,10 @@ def cycle_span(key: str, months: int) -> CycleSpan:
     """Validate a cycle key like `2026-11` against the configured cycle length."""
     match = CYCLE_KEY.match((key or "").strip())
     if not match:
-        raise UserError(f"`{key}` is not a cycle — expected the month it starts, like `2026-11`.")
+        raise UserError(
+            f"`{key}` is not a cycle — expected the month it starts, like `2026-11` "
+            "(or `current`, `next`, `previous`)."
+        )
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
         raise UserError(f"`{key}` is not a cycle — the month must be 01 to 12.")
@@ -282,7 +304,7 @@ def score(progress: float) -> float:
 
 def _epoch(value: datetime | float | None) -> float | None:
     """Stored times arrive as datetimes (models) or epoch seconds (the hot path's rows)."""
-    if value is None or isinstance(value, float | int):
+    if value is None or isinstance(value, (float, int)):  # noqa: UP038 (the tuple is faster)
         return value
     return value.timestamp()
 
@@ -314,25 +336,25 @@ def status_for(*, progress: float, elapsed: float, confidence: int | None) -> St
     """
     gap = elapsed - progress
     if gap <= AT_RISK_GAP:
-        status = Status.ON_TRACK
+        status = ON_TRACK
     elif gap <= OFF_TRACK_GAP:
-        status = Status.AT_RISK
+        status = AT_RISK
     else:
-        status = Status.OFF_TRACK
+        status = OFF_TRACK
     if confidence is not None:
         if confidence <= OFF_TRACK_CONFIDENCE:
-            status = worse(status, Status.OFF_TRACK)
+            status = worse(status, OFF_TRACK)
         elif confidence <= AT_RISK_CONFIDENCE:
-            status = worse(status, Status.AT_RISK)
+            status = worse(status, AT_RISK)
     return status
 
 
 def kr_status(*, progress: float, elapsed: float, checked_in: bool, confidence: int | None) -> Status:
     """The whole rule for one KR (see the module docstring); `confidence` is the one in force."""
     if progress >= 1.0 - 1e-9:
-        return Status.DONE
+        return DONE
     if not checked_in and elapsed < NOT_STARTED_SHARE:
-        return Status.NOT_STARTED
+        return NOT_STARTED
     return status_for(progress=progress, elapsed=elapsed, confidence=confidence)
 
 
@@ -342,22 +364,22 @@ def objective_status(states: Sequence[KrState]) -> Status | None:
     off track 2): at least 1.5 is *off track*, at least 0.5 *at risk*, below that *on track*."""
     if not states:
         return None
-    if all(s.status == Status.DONE for s in states):
-        return Status.DONE
-    coloured = [s for s in states if s.status != Status.NOT_STARTED]
+    if all(s.status == DONE for s in states):
+        return DONE
+    coloured = [s for s in states if s.status != NOT_STARTED]
     if not coloured:
-        return Status.NOT_STARTED
+        return NOT_STARTED
     total = sum(s.weight for s in coloured)
-    trouble = {Status.AT_RISK: 1.0, Status.OFF_TRACK: 2.0}
+    trouble = _TROUBLE_WEIGHT
     if total > 0:
         mean = sum(s.weight * trouble.get(s.status, 0.0) for s in coloured) / total
     else:
         mean = sum(trouble.get(s.status, 0.0) for s in coloured) / len(coloured)
     if mean >= 1.5 - 1e-9:
-        return Status.OFF_TRACK
+        return OFF_TRACK
     if mean >= 0.5 - 1e-9:
-        return Status.AT_RISK
-    return Status.ON_TRACK
+        return AT_RISK
+    return ON_TRACK
 
 
 @dataclass

@@ -553,7 +553,7 @@ def created_from_modal(s: ObjectiveState) -> dict[str, Any]:
 # ---- modals ----------------------------------------------------------------------------------
 
 
-def _text_input(
+def text_input(
     field: str,
     label: str,
     *,
@@ -562,7 +562,9 @@ def _text_input(
     max_length: int | None = None,
     placeholder: str | None = None,
     initial: str | None = None,
+    hint: str | None = None,
 ) -> Block:
+    """A plain-text input block whose block_id and action_id are both `field`."""
     element: Block = {"type": "plain_text_input", "action_id": field, "multiline": multiline}
     if max_length:
         element["max_length"] = max_length
@@ -570,13 +572,16 @@ def _text_input(
         element["placeholder"] = views.plain(placeholder)
     if initial:
         element["initial_value"] = initial
-    return {
+    block: Block = {
         "type": "input",
         "block_id": field,
-        "label": views.plain(label),
+        "label": views.plain(label[:150]),
         "optional": optional,
         "element": element,
     }
+    if hint:
+        block["hint"] = views.plain(hint[:150])
+    return block
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -630,8 +635,8 @@ def new_objective_modal(
             (f"Cycle {cycle_key}. " if len(cycles) < 2 else "")
             + "Everyone can read OKRs; you, the parent's owner and admins can change them."
         ),
-        _text_input(Field.TITLE, "Objective", max_length=200, placeholder="Make checkout effortless"),
-        _text_input(Field.DESCRIPTION, "Why it matters", optional=True, multiline=True, max_length=2000),
+        text_input(Field.TITLE, "Objective", max_length=200, placeholder="Make checkout effortless"),
+        text_input(Field.DESCRIPTION, "Why it matters", optional=True, multiline=True, max_length=2000),
     ]
     if len(cycles) > 1:
         options = [_option(f"{c.key} ({c.starts_on:%b %-d} – {c.last_day:%b %-d})", c.key) for c in cycles]
@@ -685,7 +690,7 @@ def new_objective_modal(
         )
     for i in range(1, MODAL_KR_ROWS + 1):
         blocks.append(
-            _text_input(
+            text_input(
                 Field.KR.nth(i),
                 f"Key result {i}",
                 optional=True,
@@ -731,11 +736,11 @@ def checkin_modal(k: KrState, objective: Objective, *, metadata: dict[str, Any])
     else:
         value_hint = f"In the key result's own unit. Now {now}, target {target}."
         example = f"e.g. {fmt_number(kr.current)}"
-    value_input = _text_input(
+    value_input = text_input(
         Field.VALUE, f"New value{unit}", optional=True, max_length=40, placeholder=example
     )
     value_input["hint"] = views.plain(value_hint)
-    progress = _text_input(
+    progress = text_input(
         Field.PROGRESS,
         "…or progress (% of the way)",
         optional=True,
@@ -770,7 +775,7 @@ def checkin_modal(k: KrState, objective: Objective, *, metadata: dict[str, Any])
             value_input,
             progress,
             confidence,
-            _text_input(Field.NOTE, "Note", optional=True, multiline=True, max_length=2000),
+            text_input(Field.NOTE, "Note", optional=True, multiline=True, max_length=2000),
         ],
     }
 

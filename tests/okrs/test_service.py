@@ -523,3 +523,88 @@ def test_at_risk_lists_the_lagging_krs(db: Database, org: dict[str, int]) -> Non
         team_items = svc.at_risk(db_session=s, clock=CLOCK, team=growth)
     assert [(i.state.kr.id, i.state.status) for i in items] == [(org["kr"], Status.OFF_TRACK)]
     assert len(team_items) == 1
+
+
+def test_a_confidence_lasts_until_the_next_checkin(db: Database, org: dict[str, int]) -> None:
+    """A check-in without a confidence ends the previous one: it is not carried forward."""
+    with db.session() as s:
+        svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=5,
+            confidence=3,
+        )
+        kr = s.get(KeyResult, org["kr"])
+        assert kr is not None and (kr.confidence, kr.confidence_at) == (3, NOW)
+        later = scoring.Clock(months=2, fixed_now=NOW + timedelta(days=1))
+        svc.check_in(db_session=s, clock=later, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=6)
+        assert (kr.confidence, kr.confidence_at, kr.last_checkin_at) == (None, None, later.now())
+        state = svc.objective_detail(db_session=s, objective_id=org["team"], clock=later).krs[0]
+    assert state.confidence is None and not state.stale_confidence
+
+
+def test_stored_times_follow_the_clock(db: Database, org: dict[str, int]) -> None:
+    """The app's clock, not the machine's, stamps what is stored (the demo's `clock` moves both)."""
+    moved = scoring.Clock(months=2, fixed_now=datetime(2026, 12, 24, 9, tzinfo=UTC))
+    with db.session() as s:
+        objective = svc.create_objective(db_session=s, actor_id="U0LENA", clock=moved, title="Later")
+        kr = svc.add_key_result(
+            db_session=s,
+            clock=moved,
+            actor_id="U0LENA",
+            is_admin=False,
+            objective_id=objective.id or 0,
+            title="k",
+            target=3,
+        )
+        result = svc.check_in(
+            db_session=s, clock=moved, actor_id="U0LENA", is_admin=False, kr_id=kr.id or 0, value=1
+        )
+    assert objective.created_at == kr.created_at == result.entry.at == moved.now()
+
+
+def test_activity_for_digests(db: Database, org: dict[str, int]) -> None:
+    """Check-ins since a time, top movers and KRs quiet for 7 days — what the digests list."""
+    from bot.okrs import activity
+
+    week_ago = NOW - timedelta(days=7)
+    with db.session() as s:
+        other = svc.add_key_result(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            objective_id=org["team"],
+            title="Quiet one",
+            target=10,
+        )
+        svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=10,
+            at=NOW - timedelta(days=10),
+        )
+        svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=30,
+            at=NOW - timedelta(days=2),
+        )
+        other_id = other.id or 0
+        other.created_at = NOW - timedelta(days=9)
+    with db.session() as s:
+        recent = activity.checkins_since(db_session=s, clock=CLOCK, since=week_ago)
+        movers = activity.top_movers(db_session=s, clock=CLOCK, since=week_ago)
+        quiet = activity.stale_key_results(db_session=s, clock=CLOCK)
+    assert [e.checkin.value for e in recent] == [30]
+    assert [(m.state.kr.id, round(m.before, 2), round(m.gain, 2)) for m in movers] == [(org["kr"], 0.2, 0.4)]
+    assert [q.state.kr.id for q in quiet] == [other_id]  # created 9 days ago, never checked in
