@@ -23,8 +23,8 @@ from bot.common.ids import Kind, format_id
 from bot.common.slack import guarded
 from bot.context import AppContext
 from bot.jobs import Job
+from bot.okrs import modals, review, review_views, service, views
 from bot.okrs import parse as p
-from bot.okrs import review, review_views, service, views
 from bot.okrs.actions import Action, Callback, Field
 from bot.okrs.checks import parse_number
 from bot.okrs.notify import notify
@@ -117,7 +117,7 @@ def open_review_modal(
             raise UserError(f"You have no objectives in cycle {span.key} to review.")
         view = review_views.review_modal(items, cycle_key=span.key, metadata={"channel": channel_id})
     except UserError as err:
-        view = views.notice_modal("Cycle review", str(err))
+        view = modals.notice_modal("Cycle review", str(err))
     client.views_open(trigger_id=trigger_id, view=view)
 
 
@@ -270,7 +270,7 @@ def register(app: App, ctx: AppContext) -> None:
         meta, texts = _submitted(body)
         scores, reflections, errors = read_review(texts)
         if errors:
-            ack(**views.modal_errors(errors))
+            ack(**modals.modal_errors(errors))
             return
         clock = Clock.of(ctx)
         allowed = {int(o) for o in meta.get("objectives") or []}
@@ -286,7 +286,7 @@ def register(app: App, ctx: AppContext) -> None:
                 )
         except UserError as err:
             first = next(iter(texts), Field.FINAL.value)
-            ack(**views.modal_errors({first: err.message}))
+            ack(**modals.modal_errors({first: err.message}))
             return
         ack()
         ids = [o.id or 0 for o in objectives]

@@ -12,6 +12,7 @@ from typing import Any
 from bot.common import views
 from bot.okrs.actions import Action, Callback, Field
 from bot.okrs.checks import fmt_number
+from bot.okrs.modals import text_input
 from bot.okrs.review import MET, Report, ReviewItem
 from bot.okrs.scoring import CycleSpan, KrState
 from bot.okrs.views import (
@@ -22,7 +23,6 @@ from bot.okrs.views import (
     esc,
     kr_line,
     share_actions,
-    text_input,
     value,
 )
 from storage.models import Team
@@ -60,9 +60,14 @@ def review_dm(
     blocks: list[Block] = [
         views.header(f"Cycle review (复盘) · {span.key}"),
         views.section(
-            f"Cycle {span.key} ends on {span.last_day:%A, %b %-d}. Time to look back: give each of "
-            f"your {krs} key result{'s' if krs != 1 else ''} its final score (0.0–1.0 — the computed one "
-            "is filled in) and write, for each objective, what worked, what didn't and what next.",
+            f"Cycle {span.key} ends on {span.last_day:%A, %b %-d}. Time to look back: "
+            + (
+                f"give each of your {krs} key result{'s' if krs != 1 else ''} its final score (0.0–1.0 — "
+                "the computed one is filled in) and write"
+                if krs
+                else "write"
+            )
+            + ", for each objective, what worked, what didn't and what next.",
             accessory=review_button(span.key),
         ),
     ]

@@ -20,8 +20,8 @@ from slack_sdk import WebClient
 from bot.common.errors import UserError
 from bot.common.slack import guarded
 from bot.context import AppContext
+from bot.okrs import modals, queries, review, review_slack, scoring, service, views
 from bot.okrs import parse as p
-from bot.okrs import review, review_slack, scoring, service, views
 from bot.okrs.actions import Action, Callback, Field
 from bot.okrs.checks import TITLE_LIMIT, Mode, check_target, clean_title
 from bot.okrs.notify import notify
@@ -139,12 +139,12 @@ def _answer(ctx: AppContext, user_id: str, parsed: p.Parsed, channel_id: str | N
     if isinstance(request, p.ShowTree):
         with ctx.db.session() as s:
             team = service.find_team(db_session=s, name=request.team) if request.team else None
-            result = service.tree(db_session=s, clock=clock, team=team, cycle_key=cycle)
+            result = queries.tree(db_session=s, clock=clock, team=team, cycle_key=cycle)
         share = "tree" + (f" {team.key}" if team else "") + (f" cycle:{cycle}" if cycle else "")
         return views.tree_message(result, share_value=share, in_channel=shared)
     if isinstance(request, p.ShowHistory):
         with ctx.db.session() as s:
-            hist = service.history(db_session=s, kr_id=request.kr_id, clock=clock)
+            hist = queries.history(db_session=s, kr_id=request.kr_id, clock=clock)
             may_carry = (
                 not shared
                 and hist.state.progress < 1.0
@@ -156,18 +156,18 @@ def _answer(ctx: AppContext, user_id: str, parsed: p.Parsed, channel_id: str | N
         return views.history_message(hist, share_value=hist.state.ref, in_channel=shared, carry_to=carry_to)
     if isinstance(request, p.Search):
         with ctx.db.session() as s:
-            hits, total = service.search(db_session=s, words=request.words, clock=clock)
+            hits, total = queries.search(db_session=s, words=request.words, clock=clock)
         return views.search_message(
             request.words, hits, total, share_value=f"search {request.words}", in_channel=shared
         )
     if isinstance(request, p.ShowCycle):
         with ctx.db.session() as s:
-            info = service.cycle_info(db_session=s, clock=clock)
+            info = queries.cycle_info(db_session=s, clock=clock)
         return views.cycle_message(info, in_channel=shared)
     if isinstance(request, p.AtRisk):
         with ctx.db.session() as s:
             team = service.find_team(db_session=s, name=request.team) if request.team else None
-            items = service.at_risk(db_session=s, clock=clock, team=team)
+            items = queries.at_risk(db_session=s, clock=clock, team=team)
         return views.at_risk_message(
             items,
             team=team,
@@ -260,9 +260,9 @@ def open_new_modal(
         # The parent picker loads its options as the user types (`parent_options`); here we only
         # need to know whether there is anything to align to.
         with_parent = any(
-            service.parent_candidates(db_session=s, clock=clock, limit=1, cycle_key=c.key) for c in cycles
+            queries.parent_candidates(db_session=s, clock=clock, limit=1, cycle_key=c.key) for c in cycles
         )
-    view = views.new_objective_modal(
+    view = modals.new_objective_modal(
         teams=teams,
         with_parent=with_parent,
         cycles=cycles,
@@ -277,15 +277,15 @@ def parent_options(ctx: AppContext, user_id: str, query: str, cycle_key: str | N
     form has selected."""
     with ctx.db.session() as s:
         mine = set() if query.strip() else service.team_ids_of(db_session=s, slack_id=user_id)
-        parents = service.parent_candidates(
+        parents = queries.parent_candidates(
             db_session=s,
             clock=_clock(ctx),
             query=query,
-            limit=views.OPTIONS_LIMIT,
+            limit=modals.OPTIONS_LIMIT,
             team_ids=mine,
             cycle_key=cycle_key,
         )
-    return views.parent_options(parents, query=query, my_team_ids=mine)
+    return modals.parent_options(parents, query=query, my_team_ids=mine)
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, Any]:
@@ -393,12 +393,12 @@ def register(app: App, ctx: AppContext) -> None:
                     db_session=s, objective=objective, actor_id=user_id, is_admin=ctx.is_admin(user_id)
                 )
             except UserError as err:
-                view = views.notice_modal("Check in", str(err))
+                view = modals.notice_modal("Check in", str(err))
             else:
                 state = service.kr_state_of(s, kr, objective, clock)
                 container = body.get("container") or {}
                 origin = "home" if container.get("type") == "view" else (body.get("channel") or {}).get("id")
-                view = views.checkin_modal(state, objective, metadata={"channel": origin})
+                view = modals.checkin_modal(state, objective, metadata={"channel": origin})
         client.views_open(trigger_id=body["trigger_id"], view=view)
         ack()
 
@@ -481,7 +481,7 @@ def register(app: App, ctx: AppContext) -> None:
                 )
         except UserError as err:
             target = Field.NOTE.value if "note" in err.message.lower() else field
-            ack(**views.modal_errors({target: err.message}))
+            ack(**modals.modal_errors({target: err.message}))
             return
         ack()
         if meta.get("channel") == "home":
@@ -505,7 +505,7 @@ def register(app: App, ctx: AppContext) -> None:
             title = clean_title(_text(values, Field.TITLE), what="objective title", limit=TITLE_LIMIT)
         except UserError as err:
             errors[Field.TITLE.value] = err.message
-        for i in range(1, views.MODAL_KR_ROWS + 1):
+        for i in range(1, modals.MODAL_KR_ROWS + 1):
             line = _text(values, Field.KR.nth(i)).strip()
             if not line:
                 continue
@@ -518,7 +518,7 @@ def register(app: App, ctx: AppContext) -> None:
                 errors[Field.KR.nth(i)] = err.message
         cycle_key = _selected(values, Field.CYCLE) or meta.get("cycle") or clock.current().key
         if errors:
-            ack(**views.modal_errors(errors))
+            ack(**modals.modal_errors(errors))
             return
         team_id = _selected(values, Field.TEAM)
         parent_id = _selected(values, Field.PARENT)
@@ -552,7 +552,7 @@ def register(app: App, ctx: AppContext) -> None:
                         clock=clock,
                     )
         except UserError as err:
-            ack(**views.modal_errors({field: err.message}))
+            ack(**modals.modal_errors({field: err.message}))
             return
         ack()
         objective_id = objective.id or 0

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.okrs import csv_io, scoring
+from bot.okrs import csv_io, queries, scoring
 from bot.okrs import service as svc
 from storage.db import Database
 from storage.migrate import upgrade
@@ -36,11 +36,11 @@ def test_okrs_on_postgresql(pg_url: str) -> None:
             mine = svc.objectives_of(db_session=s, owner_id="U0LENA", clock=CLOCK)
             growth = svc.find_team(db_session=s, name="GROWTH")
             team = svc.objectives_of_team(db_session=s, team=growth, clock=CLOCK)
-            hits, total = svc.search(db_session=s, words="latency", clock=CLOCK)
+            hits, total = queries.search(db_session=s, words="latency", clock=CLOCK)
             # The parent picker's ranked search (CASE, CAST of the id, escaped LIKE) and its opening list.
-            picked = svc.parent_candidates(db_session=s, clock=CLOCK, query="o-1")
-            activ = svc.parent_candidates(db_session=s, clock=CLOCK, query="activ")
-            opening = svc.parent_candidates(db_session=s, clock=CLOCK, team_ids={growth.id or 0})
+            picked = queries.parent_candidates(db_session=s, clock=CLOCK, query="o-1")
+            activ = queries.parent_candidates(db_session=s, clock=CLOCK, query="activ")
+            opening = queries.parent_candidates(db_session=s, clock=CLOCK, team_ids={growth.id or 0})
             exported = csv_io.export_csv(db_session=s)
             again = csv_io.import_okrs(db_session=s, text=exported, actor_id="U0MAYA", clock=CLOCK)
         assert [(o.objective.title, [k.kr.title for k in o.krs]) for o in mine] == [

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.common.errors import Forbidden, NotFound, UserError
-from bot.okrs import checks, scoring
+from bot.okrs import checks, queries, scoring
 from bot.okrs import service as svc
 from bot.okrs.checks import Mode
 from bot.okrs.scoring import Status
@@ -215,7 +215,7 @@ def test_checkin_history_is_never_overwritten(db: Database, org: dict[str, int])
                 confidence=conf,
             )
     with db.session() as s:
-        h = svc.history(db_session=s, kr_id=org["kr"], clock=CLOCK)
+        h = queries.history(db_session=s, kr_id=org["kr"], clock=CLOCK)
     assert [c.value for c in h.checkins] == [15, 20, 10]
     assert h.total == 3
     assert (h.kr.current, h.kr.confidence) == (15, 4)
@@ -424,10 +424,10 @@ def test_search_covers_titles_and_checkin_notes(db: Database, org: dict[str, int
             note="Onboarding emails shipped",
         )
     with db.session() as s:
-        by_note, total = svc.search(db_session=s, words="onboarding EMAILS", clock=CLOCK)
-        by_title, _ = svc.search(db_session=s, words="grow", clock=CLOCK)
-        nothing, none = svc.search(db_session=s, words="onboarding payroll", clock=CLOCK)
-        wildcard, _ = svc.search(db_session=s, words="%", clock=CLOCK)
+        by_note, total = queries.search(db_session=s, words="onboarding EMAILS", clock=CLOCK)
+        by_title, _ = queries.search(db_session=s, words="grow", clock=CLOCK)
+        nothing, none = queries.search(db_session=s, words="onboarding payroll", clock=CLOCK)
+        wildcard, _ = queries.search(db_session=s, words="%", clock=CLOCK)
     assert [h.state.objective.id for h in by_note] == [org["team"]] and total == 1
     assert "KR-1 note" in by_note[0].matched
     assert [h.state.objective.id for h in by_title] == [org["company"]]
@@ -463,7 +463,8 @@ def test_parent_candidates_rank_what_was_typed(db: Database, org: dict[str, int]
 
     def ids(query: str, **kw: object) -> list[int]:
         with db.session() as s:
-            return [o.id or 0 for o in svc.parent_candidates(db_session=s, clock=CLOCK, query=query, **kw)]
+            found = queries.parent_candidates(db_session=s, clock=CLOCK, query=query, **kw)
+            return [o.id or 0 for o in found]
 
     # Title prefix before substring; company objectives first within a rank; the current cycle only.
     assert ids("activ") == ids("  ACTIV ") == [active, team, activation, reactivate]
@@ -498,7 +499,7 @@ def test_tree_caps_and_counts(db: Database) -> None:
                         db_session=s, actor_id="U0OMAR", clock=CLOCK, title=f"Leaf {k}", parent_id=child.id
                     )
     with db.session() as s:
-        t = svc.tree(db_session=s, clock=CLOCK, roots_shown=2, children_shown=6, grandchildren_shown=3)
+        t = queries.tree(db_session=s, clock=CLOCK, roots_shown=2, children_shown=6, grandchildren_shown=3)
     assert t.total == 4 + 36 + 144
     assert len(t.roots) == 4 and t.roots[0].descendants == 45
     assert t.roots[0].state is not None and t.roots[2].state is None  # not shown → not loaded
@@ -517,10 +518,10 @@ def test_at_risk_lists_the_lagging_krs(db: Database, org: dict[str, int]) -> Non
             confidence=3,
         )
     with db.session() as s:
-        items = svc.at_risk(db_session=s, clock=CLOCK)
+        items = queries.at_risk(db_session=s, clock=CLOCK)
         growth = s.get(Team, org["growth"])
         assert growth is not None
-        team_items = svc.at_risk(db_session=s, clock=CLOCK, team=growth)
+        team_items = queries.at_risk(db_session=s, clock=CLOCK, team=growth)
     assert [(i.state.kr.id, i.state.status) for i in items] == [(org["kr"], Status.OFF_TRACK)]
     assert len(team_items) == 1
 
