@@ -94,9 +94,9 @@ def _answer(ctx: AppContext, user_id: str, parsed: p.Parsed, channel_id: str | N
         return views.help_message()
     if isinstance(request, p.Mine | p.OfPerson):
         owners = [user_id] if isinstance(request, p.Mine) else _resolve_people(ctx, request)
-        with ctx.db.session() as s:
+        with ctx.db.engine.connect() as conn:  # a read: no session, no commit (the hot path)
             by_owner = {
-                o: service.objectives_of(db_session=s, owner_id=o, clock=clock, cycle_key=cycle)
+                o: service.objectives_of(db_session=conn, owner_id=o, clock=clock, cycle_key=cycle)
                 for o in owners
             }
         key = cycle or clock.current().key
@@ -326,8 +326,8 @@ def _refresh_home(ctx: AppContext, client: WebClient, user_id: str) -> None:
 def home_section(ctx: AppContext, user_id: str) -> list[dict[str, Any]]:
     clock = _clock(ctx)
     current = clock.current()
-    with ctx.db.session() as s:
-        states = service.objectives_of(db_session=s, owner_id=user_id, clock=clock)
+    with ctx.db.engine.connect() as conn:
+        states = service.objectives_of(db_session=conn, owner_id=user_id, clock=clock)
     reviewing = current.key if review.in_review_week(clock, current) else None
     return views.home_section(states, cycle_line=_cycle_line(clock, current.key), review=reviewing)
 

@@ -115,8 +115,12 @@ _BY_TEAM_WHERE = (_O.c.team_id == sa.bindparam("team"), _O.c.cycle_key == sa.bin
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
-def _statement(db_session: Session, which: str) -> Any:
-    dialect = db_session.get_bind().dialect.name
+def _connection(db: Session | sa.Connection) -> sa.Connection:
+    return db if isinstance(db, sa.Connection) else db.connection()
+
+
+def _statement(db_session: Session | sa.Connection, which: str) -> Any:
+    dialect = _connection(db_session).dialect.name
     statement = _STATEMENTS.get((dialect, which))
     if statement is None:
         where = _BY_OWNER_WHERE if which == "owner" else _BY_TEAM_WHERE
@@ -124,8 +128,11 @@ def _statement(db_session: Session, which: str) -> Any:
     return statement
 
 
-def _snapshots(db_session: Session, which: str, params: dict[str, Any], clock: Clock) -> list[ObjectiveState]:
-    raw = db_session.connection().execute(_statement(db_session, which), params).scalar()
+def _snapshots(
+    db_session: Session | sa.Connection, which: str, params: dict[str, Any], clock: Clock
+) -> list[ObjectiveState]:
+    conn = _connection(db_session)
+    raw = conn.execute(_statement(conn, which), params).scalar()
     rows = json.loads(raw) if isinstance(raw, str) else (raw or [])  # psycopg decodes json itself
     n = len(_O_COLS)  # row layout: objective columns, team key and name, then KR columns
     rows.sort(key=lambda r: (r[0], r[n + 4] if r[n + 4] is not None else 0, r[n + 2] or 0))
@@ -142,15 +149,19 @@ def _snapshots(db_session: Session, which: str, params: dict[str, Any], clock: C
 
 
 def objectives_of(
-    *, db_session: Session, owner_id: str, clock: Clock, cycle_key: str | None = None
+    *, db_session: Session | sa.Connection, owner_id: str, clock: Clock, cycle_key: str | None = None
 ) -> list[ObjectiveState]:
-    """`/okr mine` and `/okr @user`: one query on the (owner, cycle) index; read-only snapshots."""
+    """`/okr mine` and `/okr @user`: one query on the (owner, cycle) index; read-only snapshots.
+
+    Takes a session, or — what the listeners pass — a bare connection: a read needs no unit of
+    work, and skipping the session's begin and commit is a measurable share of the answer.
+    """
     key = cycle_key or clock.current().key
     return _snapshots(db_session, "owner", {"owner": owner_id, "cycle": key}, clock)
 
 
 def objectives_of_team(
-    *, db_session: Session, team: Team, clock: Clock, cycle_key: str | None = None
+    *, db_session: Session | sa.Connection, team: Team, clock: Clock, cycle_key: str | None = None
 ) -> list[ObjectiveState]:
     """`/okr team <name>`: one query on the (team, cycle) index; read-only snapshots."""
     key = cycle_key or clock.current().key

@@ -83,9 +83,12 @@ def esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_BARS = ["`" + "▓" * i + "░" * (10 - i) + "`" for i in range(11)]
+
+
 def bar(progress: float, width: int = 10) -> str:
     filled = round(max(0.0, min(1.0, progress)) * width)
-    return "`" + "▓" * filled + "░" * (width - filled) + "`"
+    return _BARS[filled] if width == 10 else "`" + "▓" * filled + "░" * (width - filled) + "`"
 
 
 def badge(status: Status | None) -> str:
