@@ -64,7 +64,7 @@ def test_owners_are_asked_once_per_cycle_across_runs_and_a_restart(
 
     restarted = build_app(ctx.settings, db=env.db, client=client)  # a restart: a new app, same database
     restarted.ctx.clock.freeze(REVIEW_WEEK)
-    assert [j.name for j in restarted.ctx.jobs] == [review_slack.JOB_NAME]
+    assert review_slack.JOB_NAME in [j.name for j in restarted.ctx.jobs]
     assert run_all(restarted.ctx, client) == 0
     restarted.ctx.executor.shutdown()
     assert dms(env) == []

@@ -1,7 +1,7 @@
 """okrs: optional weights, confidence time, final scores, reflections, review subscriptions, carry-over
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 20:32:57.220740
 
 Data: weights become optional — an objective whose KRs all had the old default 1.0 gets NULL
@@ -19,7 +19,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
