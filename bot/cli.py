@@ -117,7 +117,12 @@ def manifest(
     """Print the Slack app manifest (YAML) for this version of the code."""
     from bot import manifest as m
 
-    typer.echo(m.to_yaml(m.build(http_url)), nl=False)
+    try:
+        data = m.build(http_url)
+    except ValueError as err:
+        typer.echo(f"flywheel: {err}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(m.to_yaml(data), nl=False)
 
 
 def _safe_url(url: str) -> str:

@@ -10,7 +10,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     (
         "/okr",
         "Objectives and key results: query, create, check in",
-        "[mine | @user | team <name> | O-12 | help]",
+        "[mine | @user | team <name> | O-12 | review | help]",
     ),
     ("/ssp", "Ask a central service team for help, under an SLA", "[request | mine | queue | REQ-12 | help]"),
     ("/postmortem", "Blameless postmortems: file, review, publish", "[new | draft | list | PM-3 | help]"),
@@ -42,8 +42,27 @@ BOT_SCOPES = [
 ]
 
 
+def check_http_url(url: str) -> str:
+    """The public base URL for HTTP mode: `https://` and a host (Slack sends requests only there)."""
+    from urllib.parse import urlsplit
+
+    text = (url or "").strip()
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    if parts.scheme != "https" or not host or " " in text or (parts.query or parts.fragment):
+        raise ValueError(
+            f"--http-url {text!r} is not a public https:// URL — expected the bot's base URL, "
+            "like https://flywheel.example.com (Slack sends requests only to https)"
+        )
+    if "." not in host and host != "localhost":
+        raise ValueError(f"--http-url {text!r}: {host!r} is not a host name — like flywheel.example.com")
+    return text.rstrip("/")
+
+
 def build(http_url: str | None = None) -> dict[str, Any]:
     """Socket Mode unless `http_url` (the public base URL) is given; then request URLs point there."""
+    if http_url is not None:
+        http_url = check_http_url(http_url)
     events_url = f"{http_url.rstrip('/')}/slack/events" if http_url else None
     commands = []
     for name, description, hint in COMMANDS:

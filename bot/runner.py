@@ -1,4 +1,4 @@
-"""`flywheel serve`: migrate, build the app, then Socket Mode or HTTP."""
+"""`flywheel serve`: check the token, migrate, build the app, then Socket Mode or HTTP."""
 
 from __future__ import annotations
 
@@ -14,8 +14,62 @@ from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
+# auth.test errors that mean the token itself is wrong (Slack's own list for the method).
+TOKEN_ERRORS = {
+    "invalid_auth": "Slack does not know this token",
+    "not_authed": "no token was sent",
+    "token_revoked": "the token was revoked",
+    "token_expired": "the token has expired",
+    "account_inactive": "the app's bot user or workspace is deactivated",
+    "no_permission": "the token has no permission to call auth.test",
+    "missing_scope": "the token lacks a scope auth.test needs",
+    "not_allowed_token_type": "this is not a bot token",
+    "invalid_token": "the token is malformed",
+}
+
+
+def check_token(settings: Settings) -> None:
+    """Ask Slack (auth.test) whether SLACK_BOT_TOKEN works, before anything else starts.
+
+    A wrong or revoked token, or a Slack API that cannot be reached, becomes one line naming the
+    setting — the same as every other bad setting — instead of Bolt's traceback.
+    """
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+    # Its own quiet logger: the outcome is the one line below, not slack_sdk's retry chatter.
+    quiet = logging.getLogger("flywheel.startup.auth_test")
+    quiet.setLevel(logging.CRITICAL)
+    quiet.propagate = False
+    client = WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        logger=quiet,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        code = str(exc.response.get("error") or "unknown_error")
+        reason = TOKEN_ERRORS.get(code, "Slack refused it")
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({code}: {reason}): expected the app's current "
+            "Bot User OAuth Token (xoxb-…, OAuth & Permissions)"
+        ) from None
+    except Exception as exc:  # DNS, refused connection, TLS, timeout
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SettingsError(
+            f"SLACK_API_URL {settings.slack_api_url} could not be reached to check SLACK_BOT_TOKEN: {detail}"
+        ) from None
+
 
 def run(settings: Settings, *, port: int) -> None:
+    check_token(settings)
     upgrade(settings.database_url)
     fw = build_app(settings)
     from bot.jobs import JobRunner

@@ -1,7 +1,8 @@
 """The demo's own commands beyond the simulator's: move the bot's clock and run its periodic jobs.
 
 `clock +6d` makes every feature see a later "now" (SLA clocks, reminders, the cycle review…);
-`jobs` runs the periodic jobs at once, so what they would announce later shows now.
+`jobs` runs the periodic jobs at once, so what they would announce later shows now. Features name
+moments worth jumping to (`clock review`: the last week of the OKR cycle) through `named_points`.
 """
 
 from __future__ import annotations
@@ -23,11 +24,28 @@ def _show(ctx: AppContext) -> str:
     return f"bot clock: {now:%a %Y-%m-%d %H:%M} UTC{note}"
 
 
+def named_points(ctx: AppContext) -> dict[str, tuple[datetime, str]]:
+    """Moments features offer to `clock <name>`: name → (when, what happens then)."""
+    points: dict[str, tuple[datetime, str]] = {}
+    try:
+        from bot.okrs.demo import clock_points
+    except ImportError:
+        return points
+    points.update(clock_points(ctx))
+    return points
+
+
 def clock_command(ctx: AppContext) -> ExtraCommand:
     def run(shell: DemoShell, rest: str) -> bool:
         arg = rest.strip()
         if not arg:
             shell.say(_show(ctx))
+            return True
+        named = named_points(ctx)
+        if arg.lower() in named:
+            when, what = named[arg.lower()]
+            ctx.clock.advance(when - ctx.clock.now())
+            shell.say(f"{_show(ctx)} — {what}")
             return True
         if arg.lower() == "reset":
             ctx.clock.reset()
@@ -43,7 +61,11 @@ def clock_command(ctx: AppContext) -> ExtraCommand:
         try:
             target = datetime.fromisoformat(arg)
         except ValueError:
-            raise ValueError("usage: clock [+3d | +2h | -30m | 2026-12-24 09:00 | reset]") from None
+            names = " | ".join(named)
+            raise ValueError(
+                "usage: clock [+3d | +2h | -30m | 2026-12-24 09:00 | reset"
+                + (f" | {names}]" if names else "]")
+            ) from None
         target = target if target.tzinfo else target.replace(tzinfo=UTC)
         ctx.clock.advance(target - ctx.clock.now())
         shell.say(_show(ctx))
@@ -68,7 +90,8 @@ def jobs_command(ctx: AppContext, client: object) -> ExtraCommand:
 def extra_commands(ctx: AppContext, client: object) -> dict[str, tuple[str, ExtraCommand]]:
     return {
         "clock": (
-            "clock [+3d|+2h|-30m|YYYY-MM-DD HH:MM|reset]   show or move the bot's clock",
+            "clock [+3d|+2h|-30m|YYYY-MM-DD HH:MM|reset|review|last-day|next-cycle|drafting]"
+            "   show or move the bot's clock",
             clock_command(ctx),
         ),
         "jobs": (

@@ -2,7 +2,8 @@
 
 Kept apart from `service.py` because a file is its own unit of work: the import checks every row
 before it writes anything, matches objectives and KRs by title rather than by ID, and serves the
-CLI and the demo seed, never a Slack request.
+CLI and the demo seed, never a Slack request. A team the file names that does not exist yet is
+created (as a product team), so a first import on a fresh install works.
 """
 
 from __future__ import annotations
@@ -19,19 +20,21 @@ from sqlmodel import Session, col, select
 from bot.common import audit
 from bot.common.errors import UserError
 from bot.common.ids import Kind, format_id
-from bot.okrs.scoring import (
+from bot.okrs.checks import (
     TITLE_LIMIT,
     UNIT_LIMIT,
-    Clock,
     check_target,
     clean_text,
+    clean_title,
     fmt_number,
     parse_number,
+    parse_weight,
+    plain_text,
 )
+from bot.okrs.scoring import Clock
 from bot.okrs.service import ensure_cycle, key_results_for, list_teams, states_for
 from storage.models import Team
 from storage.models.okrs import CheckIn, KeyResult, Objective
-from storage.types import utcnow
 
 CSV_COLUMNS = (
     "cycle",
@@ -45,6 +48,9 @@ CSV_COLUMNS = (
     "unit",
     "current",
 )
+# Columns a file may leave out (files written before they existed stay importable).
+OPTIONAL_COLUMNS = ("weight",)
+EXPORT_COLUMNS = (*CSV_COLUMNS, *OPTIONAL_COLUMNS)
 IMPORT_AUTHOR = "import"  # check-ins written by an import are authored by the file, not a person
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -70,6 +76,7 @@ class ImportReport:
     krs_created: int = 0
     krs_updated: int = 0
     checkins: int = 0
+    teams_created: list[tuple[str, str]] = field(default_factory=list)  # (key, name) of new teams
     dry_run: bool = False
 
     @property
@@ -78,10 +85,20 @@ class ImportReport:
 
 
 @dataclass
+class _NewTeam:
+    """A team the file names that does not exist yet: created as a product team."""
+
+    key: str
+    name: str
+    line: int
+    id: int | None = None
+
+
+@dataclass
 class _ObjRow:
     line: int
     cycle: str
-    team: Team | None
+    team: Team | _NewTeam | None
     owner: str
     title: str
     parent_title: str
@@ -96,6 +113,8 @@ class _KrRow:
     target: float
     unit: str
     current: float | None
+    weight: float | None
+    has_weight: bool  # the file has a weight column (an old file leaves weights as they are)
 
 
 def _resolve_owner(
@@ -131,33 +150,83 @@ def _resolve_owner(
 
 
 def read_okr_csv(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
-    """Rows with their line numbers; a missing column is one file-level error naming every one."""
+    """Rows with their line numbers. A missing or unknown column is one file-level error naming
+    them; a row with fewer or more values than the header is a bad row (a shifted column would
+    otherwise put a target in the unit, or drop a value silently)."""
     import csv
     import io
 
     if text.startswith("\ufeff"):
         text = text[1:]
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header_raw = next(reader)
+    except StopIteration:
+        return [], [RowError(1, f"the file is empty — the header must be {','.join(EXPORT_COLUMNS)}")]
+    except csv.Error as exc:
+        return [], [RowError(1, f"the header is not CSV: {exc}")]
+    header = [h.strip().lower() for h in header_raw]
     missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
+    unknown = [h for h in header if h and h not in EXPORT_COLUMNS]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing column(s): {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown column(s): {', '.join(unknown)}")
         return [], [
             RowError(
                 1,
-                f"missing column(s): {', '.join(missing)} — the header must be {','.join(CSV_COLUMNS)}",
+                f"{'; '.join(parts)} — the header must be {','.join(CSV_COLUMNS)} "
+                f"(optionally followed by {','.join(OPTIONAL_COLUMNS)})",
             )
         ]
-    reader.fieldnames = header
     rows: list[tuple[int, dict[str, str]]] = []
-    start_line = 2
-    for raw in reader:
-        line = start_line
-        start_line = reader.line_num + 1
-        values = {k: (v or "").strip() for k, v in raw.items() if k is not None}
-        if not any(values.get(c) for c in CSV_COLUMNS):
+    errors: list[RowError] = []
+    line = reader.line_num + 1
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(RowError(line, f"not valid CSV: {exc}"))
+            break
+        this_line, line = line, reader.line_num + 1
+        if not any(v.strip() for v in raw):
             continue  # blank line
-        rows.append((line, values))
-    return rows, []
+        if len(raw) != len(header):
+            few = len(raw) < len(header)
+            errors.append(
+                RowError(
+                    this_line,
+                    f"{len(raw)} value(s) but the header has {len(header)} columns — "
+                    + (
+                        "a value is missing"
+                        if few
+                        else "there is a value too many (a comma in a title needs quotes)"
+                    ),
+                )
+            )
+            continue
+        rows.append((this_line, {k: v.strip() for k, v in zip(header, raw, strict=True)}))
+    return rows, errors
+
+
+def _team_key(name: str) -> str:
+    """`User research` → `user-research`: the key a new team gets from the name the file gives."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", name).strip().lower()
+    key = re.sub(r"[^\w]+", "-", folded).strip("-_")
+    return key[:64] or "team"
+
+
+def _team_name(text: str) -> str:
+    """A key-like `growth` becomes the name `Growth`; a name as written stays as written."""
+    if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", text):
+        return text.replace("-", " ").replace("_", " ").capitalize()
+    return text
 
 
 def import_okrs(
@@ -172,22 +241,33 @@ def import_okrs(
     """An idempotent upsert of a CSV, all or nothing: any bad row rejects the file.
 
     Objectives are matched by (cycle, title) and KRs by (objective, title), so re-importing an
-    export changes nothing. A team must exist (by key or name): a typo should not quietly create
-    a team that has no lead, no channel and no members. A changed `current` is recorded as a
-    check-in authored by the import, so history stays complete.
+    export changes nothing. A team is matched by key or name (case-insensitive, or by the key its
+    name would make); a team that does not exist yet is created as a product team and reported, so
+    a first import works on a fresh install (`flywheel import teams` adds service teams' details).
+    A changed `current` is recorded as a check-in authored by the import, so history stays complete.
+    Times come from `clock`.
     """
     report = ImportReport(dry_run=dry_run)
     rows, file_errors = read_okr_csv(text)
-    if file_errors:
+    report.rows = len(rows) + len([e for e in file_errors if e.line > 1])
+    if file_errors and file_errors[0].line == 1:
         report.errors = file_errors
         return report
-    report.rows = len(rows)
-    if not rows:
+    report.errors.extend(file_errors)
+    if not rows and not file_errors:
         report.errors.append(RowError(1, "the file has a header but no rows"))
         return report
+    now = clock.now()
 
     teams = list_teams(db_session=db_session)
-    team_by_name = {t.key.lower(): t for t in teams} | {t.name.lower(): t for t in teams}
+    team_by_name: dict[str, Team | _NewTeam] = {}
+    for t in teams:
+        team_by_name.setdefault(_team_key(t.key), t)
+        team_by_name.setdefault(_team_key(t.name), t)
+    for t in teams:
+        team_by_name[t.key.lower()] = t
+        team_by_name[t.name.lower()] = t
+    new_teams: dict[str, _NewTeam] = {}
     email_cache: dict[str, str | None] = {}
     objectives: dict[tuple[str, str], _ObjRow] = {}
     krs: dict[tuple[tuple[str, str], str], _KrRow] = {}
@@ -196,17 +276,17 @@ def import_okrs(
     for line, values in rows:
         try:
             span = clock.span(values["cycle"])
-            team: Team | None = None
+            team: Team | _NewTeam | None = None
             if values["team"]:
-                team = team_by_name.get(values["team"].lower())
+                given = clean_title(values["team"], what="team", limit=TITLE_LIMIT, example="Growth")
+                team = team_by_name.get(given.lower()) or team_by_name.get(_team_key(given))
                 if team is None:
-                    raise UserError(
-                        f"unknown team `{values['team'][:60]}` — create it first (`flywheel import teams`)"
-                    )
+                    team = new_teams[_team_key(given)] = _NewTeam(_team_key(given), _team_name(given), line)
+                    team_by_name[given.lower()] = team_by_name[_team_key(given)] = team
             if not values["owner"]:
                 raise UserError("the owner is empty — give a Slack user ID or an e-mail address")
             owner = _resolve_owner(db_session, values["owner"], resolve_email, email_cache)
-            title = clean_text(values["objective"], what="objective title", limit=TITLE_LIMIT)
+            title = clean_title(values["objective"], what="objective title")
             parent_title = clean_text(
                 values["parent_objective"], what="parent objective", limit=TITLE_LIMIT, required=False
             )
@@ -221,21 +301,27 @@ def import_okrs(
                     f"objective “{title[:60]}” already appears on line {seen.line} with a different "
                     "team, owner or parent"
                 )
+            has_weight = "weight" in values
             if values["key_result"]:
-                kr_title = clean_text(values["key_result"], what="key result title", limit=TITLE_LIMIT)
+                kr_title = clean_title(values["key_result"], what="key result title")
                 start = parse_number(values["start"] or "0", what="start")
                 target = parse_number(values["target"], what="target")
                 check_target(start, target)
                 current = parse_number(values["current"], what="current value") if values["current"] else None
                 unit = clean_text(values["unit"], what="unit", limit=UNIT_LIMIT, required=False)
+                weight = parse_weight(values.get("weight", ""))
                 kkey = (okey, kr_title.lower())
                 if kkey in krs:
                     raise UserError(f"key result “{kr_title[:60]}” is already on line {krs[kkey].line}")
-                krs[kkey] = _KrRow(line, okey, kr_title, start, target, unit, current)
-            elif any(values[c] for c in ("start", "target", "unit", "current")):
-                raise UserError("start, target, unit or current are given but the key_result is empty")
+                krs[kkey] = _KrRow(line, okey, kr_title, start, target, unit, current, weight, has_weight)
+            elif any(values.get(c) for c in ("start", "target", "unit", "current", "weight")):
+                raise UserError(
+                    "start, target, unit, current or weight are given but the key_result is empty"
+                )
         except UserError as err:
-            report.errors.append(RowError(line, str(err).replace("\n", " ")))
+            report.errors.append(RowError(line, plain_text(str(err).replace("\n", " "))))
+
+    report.teams_created = [(t.key, t.name) for t in new_teams.values()]
 
     # Parents: the same cycle, in the file or already stored; then no loops.
     existing: dict[tuple[str, str], Objective] = {}
@@ -285,7 +371,13 @@ def import_okrs(
         report.errors.sort(key=lambda e: e.line)
         return report
 
-    # Plan (and, unless dry-run, apply) in file order.
+    # Plan (and, unless dry-run, apply) in file order: teams first, then objectives, then KRs.
+    if not dry_run:
+        for new in new_teams.values():
+            created = Team(key=new.key, name=new.name[:200], kind="product", created_at=now)
+            db_session.add(created)
+            db_session.flush()
+            new.id = created.id
     stored: dict[tuple[str, str], Objective] = {}
     for okey, orow in objectives.items():
         obj = existing.get(okey)
@@ -295,13 +387,15 @@ def import_okrs(
             line_kind.setdefault(orow.line, ())
             line_kind[orow.line] += ("created",)
             if not dry_run:
-                ensure_cycle(db_session=db_session, span=clock.span(orow.cycle))
+                ensure_cycle(db_session=db_session, span=clock.span(orow.cycle), now=now)
                 obj = Objective(
                     cycle_key=orow.cycle,
                     team_id=team_id,
                     owner_id=orow.owner,
                     title=orow.title,
                     created_by=actor_id,
+                    created_at=now,
+                    updated_at=now,
                 )
                 db_session.add(obj)
                 db_session.flush()
@@ -313,7 +407,7 @@ def import_okrs(
                 line_kind[orow.line] += ("updated",)
                 if not dry_run:
                     obj.team_id, obj.owner_id, obj.title = team_id, orow.owner, orow.title
-                    obj.updated_at = utcnow()
+                    obj.updated_at = now
                     db_session.add(obj)
         if obj is not None:
             stored[okey] = obj
@@ -341,7 +435,6 @@ def import_okrs(
     for oid, kr_list in key_results_for(db_session, stored_ids).items():
         for kr in kr_list:
             existing_krs[oid][kr.title.lower()] = kr
-    now = utcnow()
     for (okey, ktitle), krow in krs.items():
         obj = stored.get(okey)
         kr = existing_krs[obj.id].get(ktitle) if obj is not None and obj.id in existing_krs else None
@@ -360,7 +453,10 @@ def import_okrs(
                     start=krow.start,
                     target=krow.target,
                     unit=krow.unit,
+                    weight=krow.weight,
                     current=krow.start,
+                    created_at=now,
+                    updated_at=now,
                 )
                 db_session.add(kr)
                 db_session.flush()
@@ -368,11 +464,13 @@ def import_okrs(
                 if krow.current is not None and krow.current != krow.start:
                     _import_checkin(db_session, kr, krow.current, now)
             continue
-        shape_changed = (kr.title, kr.start, kr.target, kr.unit) != (
+        weight = krow.weight if krow.has_weight else kr.weight
+        shape_changed = (kr.title, kr.start, kr.target, kr.unit, kr.weight) != (
             krow.title,
             krow.start,
             krow.target,
             krow.unit,
+            weight,
         )
         value_changed = krow.current is not None and krow.current != kr.current
         if shape_changed or value_changed:
@@ -383,6 +481,7 @@ def import_okrs(
                 report.checkins += 1
             if not dry_run:
                 kr.title, kr.start, kr.target, kr.unit = krow.title, krow.start, krow.target, krow.unit
+                kr.weight = weight
                 kr.updated_at = now
                 db_session.add(kr)
                 if value_changed and krow.current is not None:
@@ -396,7 +495,7 @@ def import_okrs(
             report.updated.append(line)
         else:
             report.unchanged.append(line)
-    if not dry_run and (report.created or report.updated):
+    if not dry_run and (report.created or report.updated or report.teams_created):
         audit.record(
             db_session=db_session,
             actor_id=actor_id,
@@ -405,17 +504,20 @@ def import_okrs(
             record_id=now.strftime("%Y%m%dT%H%M%SZ"),
             detail=(
                 f"objectives +{report.objectives_created} ~{report.objectives_updated}, "
-                f"KRs +{report.krs_created} ~{report.krs_updated}"
+                f"KRs +{report.krs_created} ~{report.krs_updated}, teams +{len(report.teams_created)}"
             ),
         )
     return report
 
 
 def _import_checkin(db_session: Session, kr: KeyResult, value: float, at: datetime) -> None:
+    """A check-in authored by the file; like any check-in it ends the previous confidence."""
     db_session.add(
         CheckIn(key_result_id=kr.id or 0, value=value, note="CSV import", author_id=IMPORT_AUTHOR, at=at)
     )
     kr.current = value
+    kr.confidence = None
+    kr.confidence_at = None
     kr.last_checkin_at = at
     db_session.add(kr)
 
@@ -444,7 +546,9 @@ def export_rows(*, db_session: Session, cycle_key: str | None = None) -> list[di
         }
         kr_list = krs.get(o.id or 0, [])
         if not kr_list:
-            out.append(base | {"key_result": "", "start": "", "target": "", "unit": "", "current": ""})
+            out.append(
+                base | {"key_result": "", "start": "", "target": "", "unit": "", "current": "", "weight": ""}
+            )
         for kr in kr_list:
             out.append(
                 base
@@ -454,6 +558,7 @@ def export_rows(*, db_session: Session, cycle_key: str | None = None) -> list[di
                     "target": fmt_number(kr.target),
                     "unit": kr.unit,
                     "current": fmt_number(kr.current),
+                    "weight": fmt_number(kr.weight) if kr.weight is not None else "",
                 }
             )
     return out
@@ -464,7 +569,7 @@ def export_csv(*, db_session: Session, cycle_key: str | None = None) -> str:
     import io
 
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
     writer.writeheader()
     writer.writerows(export_rows(db_session=db_session, cycle_key=cycle_key))
     return buffer.getvalue()
@@ -493,6 +598,7 @@ def export_json(
                 "progress": round(state.progress, 4),
                 "score": state.score,
                 "status": state.status.value if state.status else None,
+                "weights_warning": state.weights_warning,
                 "key_results": [
                     {
                         "id": k.ref,
@@ -502,10 +608,15 @@ def export_json(
                         "current": k.kr.current,
                         "unit": k.kr.unit,
                         "weight": k.kr.weight,
+                        "share": round(k.weight, 4),
                         "confidence": k.kr.confidence,
                         "progress": round(k.progress, 4),
                         "status": k.status.value,
                         "last_checkin_at": k.kr.last_checkin_at.isoformat() if k.kr.last_checkin_at else None,
+                        "final_score": k.kr.final_score,
+                        "carried_from": (
+                            format_id(Kind.KEY_RESULT, k.kr.carried_from_id) if k.kr.carried_from_id else None
+                        ),
                     }
                     for k in state.krs
                 ],

@@ -1,8 +1,11 @@
 """The demo company's OKRs: `bot/demo/data/okrs.csv` through the same import as `flywheel import okrs`.
 
-The file is written for cycle 2026-11; the seed moves it to the cycle of today's date so the demo
-always shows a live cycle. Some KRs then get a history of check-ins spread over the cycle so far
-(with confidences and notes), and a few are left lagging, so `/okr atrisk` has something to say.
+The file is written for cycle 2026-11; the seed moves it to the cycle of the bot's clock so the
+demo always shows a live cycle, and dates it to the cycle's first day (as if planned then), so
+status reads as it would in a real cycle. Some KRs then get a history of check-ins spread over the
+cycle so far (with confidences and notes), a few are left lagging so `/okr atrisk` has something to
+say, and #general and #growth follow the cycle review. `clock_points` gives the demo's `clock`
+command its named moments (`clock review`, `clock last-day`, …) to walk through the review.
 """
 
 from __future__ import annotations
@@ -10,14 +13,15 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
-from bot.okrs import csv_io, scoring, service
+from bot.okrs import csv_io, review, scoring, service
 from bot.people import service as people
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,8 @@ HISTORY: dict[str, list[tuple[int, float, int, str]]] = {
         (20, 1610, 7, "Holiday dip ahead"),
     ],
 }
+# Channels that follow the cycle review: (channel, team key or None for the company's).
+SUBSCRIPTIONS = (("C0GENERAL", None), ("C0GROWTH", "growth"))
 
 
 def _current_cycle_csv(text: str, key: str) -> str:
@@ -62,7 +68,7 @@ def _current_cycle_csv(text: str, key: str) -> str:
     reader = csv.DictReader(io.StringIO(text))
     out = io.StringIO()
     writer = csv.DictWriter(
-        out, fieldnames=list(reader.fieldnames or csv_io.CSV_COLUMNS), lineterminator="\n"
+        out, fieldnames=list(reader.fieldnames or csv_io.EXPORT_COLUMNS), lineterminator="\n"
     )
     writer.writeheader()
     for row in reader:
@@ -72,9 +78,12 @@ def _current_cycle_csv(text: str, key: str) -> str:
 
 def seed(ctx: AppContext, client: WebClient) -> None:
     """Load the demo OKRs (idempotent) and, the first time, their check-in history."""
-    clock = scoring.Clock.from_settings(ctx.settings)
+    clock = scoring.Clock.of(ctx)
     span = clock.current()
     text = _current_cycle_csv(CSV_PATH.read_text(encoding="utf-8"), span.key)
+    start, _ = span.bounds(clock.tz)
+    latest = clock.now() - timedelta(minutes=5)
+    planned = replace(clock, fixed_now=max(min(start + timedelta(hours=9), latest), start))
 
     def lookup(email: str) -> str | None:
         try:
@@ -87,15 +96,13 @@ def seed(ctx: AppContext, client: WebClient) -> None:
 
     with ctx.db.session() as s:
         report = csv_io.import_okrs(
-            db_session=s, text=text, actor_id="U0MAYA", clock=clock, resolve_email=lookup
+            db_session=s, text=text, actor_id="U0MAYA", clock=planned, resolve_email=lookup
         )
     if not report.ok:  # the file ships with the code: a failure here is a bug worth shouting about
         problems = "; ".join(f"line {e.line}: {e.reason}" for e in report.errors)
         raise RuntimeError(f"demo OKRs did not import: {problems}")
     if not report.krs_created:
         return  # already seeded (a kept --db): do not repeat the history
-    start, _ = span.bounds(clock.tz)
-    latest = clock.now() - timedelta(minutes=5)
     with ctx.db.session() as s:
         krs = service.key_results_by_title(db_session=s, cycle_key=span.key)
         for title, entries in HISTORY.items():
@@ -112,6 +119,36 @@ def seed(ctx: AppContext, client: WebClient) -> None:
                     value=value,
                     confidence=confidence,
                     note=note,
-                    at=min(start + timedelta(days=days, hours=10), latest),
+                    clock=planned,
+                    at=max(min(start + timedelta(days=days, hours=10), latest), planned.now()),
                 )
+        for channel, team_key in SUBSCRIPTIONS:
+            team = service.find_team(db_session=s, name=team_key) if team_key else None
+            review.subscribe(db_session=s, channel_id=channel, team=team, actor_id="U0MAYA", clock=clock)
     log.info("demo OKRs seeded for cycle %s", span.key)
+
+
+def clock_points(ctx: AppContext) -> dict[str, tuple[datetime, str]]:
+    """Named moments of the current cycle for the demo's `clock` command: name → (when, what)."""
+    clock = scoring.Clock.of(ctx)
+    span = clock.current()
+    upcoming = clock.next(span)
+    tz = clock.tz
+    return {
+        "drafting": (
+            clock.drafting_opens(upcoming) + timedelta(hours=9),
+            f"cycle {upcoming.key} opens for drafting (15 days before it starts)",
+        ),
+        "review": (
+            clock.review_opens(span) + timedelta(hours=9),
+            f"the last week of cycle {span.key}: owners are asked for the review (run `jobs`)",
+        ),
+        "last-day": (
+            datetime.combine(span.last_day, time(12, 5), tzinfo=tz),
+            f"the last day of cycle {span.key}, after noon: the review is posted (run `jobs`)",
+        ),
+        "next-cycle": (
+            upcoming.bounds(tz)[0] + timedelta(hours=9),
+            f"the first day of cycle {upcoming.key}",
+        ),
+    }

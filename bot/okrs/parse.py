@@ -2,7 +2,9 @@
 
 Slash commands arrive escaped (`should_escape: true`): a mention is `<@U123|name>`, a channel
 `<#C123|name>`. Options are `key:value` anywhere in the text (`team:"User research"` for
-values with spaces); whatever is left is the title, the words or the note.
+values with spaces); whatever is left is the title, the words or the note. Nothing typed is
+dropped silently: a word a form has no use for is either refused or named in the answer
+(`ignored`).
 """
 
 from __future__ import annotations
@@ -12,27 +14,41 @@ from dataclasses import dataclass, field
 
 from bot.common.errors import UserError
 from bot.common.ids import Kind, looks_like, parse_id
-from bot.okrs.scoring import parse_number
+from bot.okrs.checks import Mode, parse_number, parse_weight
 
 USAGE = {
     "team": "`/okr team &lt;name&gt;`",
-    "new": "`/okr new &lt;title&gt; [team:&lt;name&gt;] [parent:O-n]` (or just `/okr new` for a form)",
+    "person": "`/okr @user [@user…] [cycle:&lt;key&gt;]`",
+    "new": (
+        "`/okr new &lt;title&gt; [team:&lt;name&gt;] [parent:O-n] [cycle:&lt;key&gt;]` "
+        "(or just `/okr new` for a form)"
+    ),
     "kr": (
         "`/okr kr O-n &lt;title&gt; target:&lt;number&gt; [start:&lt;number&gt;] [unit:&lt;text&gt;] "
-        "[weight:&lt;number&gt;]`"
+        "[weight:&lt;0–1&gt;]`"
     ),
-    "checkin": "`/okr checkin KR-n &lt;value&gt;[%] [confidence:&lt;1-10&gt;] [note…]`",
+    "checkin": (
+        "`/okr checkin KR-n &lt;value&gt; [confidence:&lt;1-10&gt;] [note…]` "
+        "(or `progress:&lt;0–100&gt;%` instead of a value)"
+    ),
     "history": "`/okr history KR-n`",
     "search": "`/okr search &lt;words&gt;`",
+    "review": (
+        "`/okr review [team] [cycle:&lt;key&gt;]` · `/okr review write [O-n]` · "
+        "`/okr review subscribe [team]` · `/okr review unsubscribe [team]`"
+    ),
+    "carry": "`/okr carry KR-n`",
 }
 
 _OPTION = re.compile(
-    r'(?<!\S)(team|parent|target|start|unit|confidence|conf|weight|cycle):("([^"]*)"|“([^”]*)”|(\S*))',
+    r"(?<!\S)(team|parent|target|start|unit|confidence|conf|weight|cycle|progress):"
+    r'("([^"]*)"|“([^”]*)”|(\S*))',
     re.IGNORECASE,
 )
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^<#(C[A-Z0-9]+)(?:\|([^>]*))?>$")
 _VALUE = re.compile(r"^(.*?)(%?)$")
+_OF_THE_WAY = re.compile(r"^of the way\b\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -47,8 +63,10 @@ class Help:
 
 @dataclass(frozen=True)
 class OfPerson:
-    user_id: str | None = None
-    name: str | None = None  # a plain `@name`, resolved against the people the bot knows
+    """One or more people: mentions (`user_ids`) and plain `@names` resolved by the listener."""
+
+    user_ids: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,7 +86,7 @@ class ShowTree:
 
 @dataclass(frozen=True)
 class NewModal:
-    pass
+    cycle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,7 @@ class QuickNew:
     title: str
     team: str | None = None
     parent_id: int | None = None
+    cycle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,14 +104,14 @@ class AddKr:
     target: float
     start: float = 0.0
     unit: str = ""
-    weight: float = 1.0
+    weight: float | None = None
 
 
 @dataclass(frozen=True)
 class CheckinCmd:
     kr_id: int
     value: float
-    percent: bool = False
+    mode: Mode = Mode.VALUE
     confidence: int | None = None
     note: str = ""
 
@@ -117,6 +136,27 @@ class AtRisk:
     team: str | None = None
 
 
+@dataclass(frozen=True)
+class ShowReview:
+    team: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteReview:
+    objective_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    team: str | None = None
+    on: bool = True  # False: unsubscribe
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    kr_id: int
+
+
 Request = (
     Mine
     | Help
@@ -132,9 +172,13 @@ Request = (
     | Search
     | ShowCycle
     | AtRisk
+    | ShowReview
+    | WriteReview
+    | Subscribe
+    | CarryOver
 )
 
-READS = (Mine, OfPerson, OfTeam, ShowObjective, ShowTree, ShowHistory, Search, ShowCycle, AtRisk)
+READS = (Mine, OfPerson, OfTeam, ShowObjective, ShowTree, ShowHistory, Search, ShowCycle, AtRisk, ShowReview)
 
 
 @dataclass(frozen=True)
@@ -143,6 +187,7 @@ class Parsed:
     share: bool = False
     cycle: str | None = None
     options: dict[str, str] = field(default_factory=dict)
+    ignored: str = ""  # words the form has no use for, named in the answer
 
 
 def _options(text: str) -> tuple[str, dict[str, str]]:
@@ -198,6 +243,12 @@ def parse_value(text: str) -> tuple[float, bool]:
     return parse_number(number, what="value"), percent
 
 
+def parse_progress(text: str) -> float:
+    """`progress:60%` or `progress:60`: a share of the way from start to target, in percent."""
+    raw = (text or "").strip().removesuffix("%").strip()
+    return parse_number(raw, what="progress")
+
+
 def parse_kr_line(text: str) -> AddKr:
     """A key result as typed in the create modal: `/okr kr`'s grammar without the objective ID."""
     rest, options = _options(text)
@@ -212,8 +263,79 @@ def parse_kr_line(text: str) -> AddKr:
         target=parse_number(options["target"], what="target"),
         start=parse_number(options["start"], what="start") if "start" in options else 0.0,
         unit=options.get("unit", ""),
-        weight=parse_number(options["weight"], what="weight") if "weight" in options else 1.0,
+        weight=parse_weight(options["weight"]) if "weight" in options else None,
     )
+
+
+def _people(head: str, tail: str) -> tuple[OfPerson, dict[str, str], str]:
+    """`<@U1> <@U2> @name cycle:…` → the people, the options, and any other words (ignored)."""
+    rest, options = _options(f"{head} {tail}")
+    ids: list[str] = []
+    names: list[str] = []
+    other: list[str] = []
+    for word in rest.split():
+        match = _MENTION.match(word)
+        if match:
+            if match.group(1) not in ids:
+                ids.append(match.group(1))
+        elif word.startswith("<@"):
+            raise UserError(f"`{word[:40]}` is not a person I can read.", hint="Try `/okr @name`.")
+        elif word.startswith("@") and len(word) > 1:
+            if word[1:] not in names:
+                names.append(word[1:])
+        else:
+            other.append(word)
+    if len(ids) + len(names) > 10:
+        raise UserError("That is more than 10 people — ask for a team instead: `/okr team <name>`.")
+    return OfPerson(tuple(ids), tuple(names)), options, " ".join(other)
+
+
+def _checkin(tail: str) -> CheckinCmd:
+    first, _, after = tail.partition(" ")
+    if not first:
+        raise UserError("Which key result?", hint=f"Usage: {USAGE['checkin']}")
+    kr_id = _id(first, Kind.KEY_RESULT, "checkin")
+    rest, options = _options(after)
+    _unexpected(options, {"confidence", "progress"}, "checkin")
+    confidence = parse_confidence(options["confidence"]) if "confidence" in options else None
+    try:
+        if "progress" in options:
+            first_word = rest.split(" ", 1)[0]
+            if first_word and re.fullmatch(r"[+-]?[\d.,]+%?", first_word):
+                raise UserError(f"Give a value or `progress:`, not both (got `{first_word}` and a progress).")
+            return CheckinCmd(kr_id, parse_progress(options["progress"]), Mode.PROGRESS, confidence, rest)
+        value_text, _, note = rest.partition(" ")
+        if not value_text:
+            raise UserError("What is the new value?")
+        value, percent = parse_value(value_text)
+    except UserError as err:
+        raise UserError(err.message, hint=f"Usage: {USAGE['checkin']}") from None
+    note = note.strip()
+    mode = Mode.PERCENT if percent else Mode.VALUE
+    if percent and _OF_THE_WAY.match(note):  # `60% of the way`: the words say it is a share
+        mode, note = Mode.PROGRESS, _OF_THE_WAY.sub("", note, count=1)
+    return CheckinCmd(kr_id, value, mode, confidence, note.strip())
+
+
+def _review(tail: str, share: bool) -> Parsed:
+    rest, options = _options(tail)
+    head, _, more = rest.partition(" ")
+    verb = head.lower()
+    if verb in ("subscribe", "unsubscribe"):
+        _unexpected(options, {"team"}, "review")
+        team = options.get("team") or (_team_arg(more) if more else None)
+        return Parsed(Subscribe(team or None, on=verb == "subscribe"))
+    if verb in ("write", "edit", "score"):
+        _unexpected(options, set(), "review")
+        if not more:
+            return Parsed(WriteReview())
+        first, _, extra = more.partition(" ")
+        return Parsed(WriteReview(_id(first, Kind.OBJECTIVE, "review")), ignored=extra.strip())
+    if verb == "help":
+        return Parsed(Help())
+    _unexpected(options, {"cycle", "team"}, "review")
+    team = options.get("team") or (_team_arg(rest) if rest else None)
+    return Parsed(ShowReview(team or None), share, options.get("cycle"))
 
 
 def parse(text: str | None) -> Parsed:
@@ -221,11 +343,9 @@ def parse(text: str | None) -> Parsed:
     raw = (text or "").strip()
     words = raw.split()
     share = False
-    if (
-        words
-        and words[-1].lower() == "share"
-        and (len(words) == 1 or words[0].lower() not in ("new", "kr", "checkin"))
-    ):
+    # `share` as the last word posts the answer in the channel — except after a title, which may
+    # end in the word (`/okr new Grow market share`); there `/okr share new …` does it.
+    if words and words[-1].lower() == "share" and (len(words) == 1 or words[0].lower() not in ("new", "kr")):
         share = True
         raw = raw[: raw.lower().rfind("share")].strip()
     elif len(words) > 1 and words[0].lower() == "share":
@@ -244,22 +364,14 @@ def parse(text: str | None) -> Parsed:
         return Parsed(request, share, options.get("cycle"))
     if verb in ("help", "-h", "--help", "?"):
         return Parsed(Help())
-    if head.startswith("<@"):
-        match = _MENTION.match(head)
-        if not match:
-            raise UserError(f"`{head[:40]}` is not a person I can read.", hint="Try `/okr @name`.")
-        rest, options = _options(tail)
+    if head.startswith("<@") or (head.startswith("@") and len(head) > 1):
+        people, options, other = _people(head, tail)
         _unexpected(options, {"cycle"}, "person")
-        return Parsed(OfPerson(user_id=match.group(1)), share, options.get("cycle"))
-    if head.startswith("@") and len(head) > 1:
-        rest, options = _options(tail)
-        _unexpected(options, {"cycle"}, "person")
-        name = " ".join([head[1:], rest]).strip() if rest else head[1:]
-        return Parsed(OfPerson(name=name), share, options.get("cycle"))
-    if looks_like(head, Kind.OBJECTIVE) and not tail:
-        return Parsed(ShowObjective(parse_id(head, Kind.OBJECTIVE)), share)
-    if looks_like(head, Kind.KEY_RESULT) and not tail:
-        return Parsed(ShowHistory(parse_id(head, Kind.KEY_RESULT)), share)
+        return Parsed(people, share, options.get("cycle"), ignored=other)
+    if looks_like(head, Kind.OBJECTIVE):
+        return Parsed(ShowObjective(parse_id(head, Kind.OBJECTIVE)), share, ignored=tail)
+    if looks_like(head, Kind.KEY_RESULT):
+        return Parsed(ShowHistory(parse_id(head, Kind.KEY_RESULT)), share, ignored=tail)
     if verb == "team":
         rest, options = _options(tail)
         _unexpected(options, {"cycle"}, "team")
@@ -277,7 +389,14 @@ def parse(text: str | None) -> Parsed:
         team = options.get("team") or (_team_arg(rest) if rest else None)
         return Parsed(AtRisk(team or None), share)
     if verb == "cycle":
-        return Parsed(ShowCycle(), share)
+        return Parsed(ShowCycle(), share, ignored=tail)
+    if verb in ("review", "复盘"):
+        return _review(tail, share)
+    if verb in ("carry", "carryover", "carry-over"):
+        first, _, extra = tail.partition(" ")
+        if not first:
+            raise UserError("Which key result?", hint=f"Usage: {USAGE['carry']}")
+        return Parsed(CarryOver(_id(first, Kind.KEY_RESULT, "carry")), share, ignored=extra.strip())
     if verb == "search":
         if not tail:
             raise UserError("Search for what?", hint=f"Usage: {USAGE['search']}")
@@ -285,18 +404,21 @@ def parse(text: str | None) -> Parsed:
     if verb == "history":
         if not tail:
             raise UserError("Which key result?", hint=f"Usage: {USAGE['history']}")
-        return Parsed(ShowHistory(_id(tail.split()[0], Kind.KEY_RESULT, "history")), share)
+        first, _, extra = tail.partition(" ")
+        return Parsed(ShowHistory(_id(first, Kind.KEY_RESULT, "history")), share, ignored=extra.strip())
     if verb == "new":
         if not tail:
             return Parsed(NewModal())
         rest, options = _options(tail)
-        _unexpected(options, {"team", "parent"}, "new")
+        _unexpected(options, {"team", "parent", "cycle"}, "new")
         parent = _id(options["parent"], Kind.OBJECTIVE, "new") if options.get("parent") else None
+        cycle = options.get("cycle") or None
         if not rest:
+            if cycle and set(options) == {"cycle"}:  # `/okr new cycle:2027-01`: the form, for that cycle
+                return Parsed(NewModal(cycle))
             raise UserError("The objective title is empty.", hint=f"Usage: {USAGE['new']}")
-        return Parsed(
-            QuickNew(rest, team=_team_arg(options["team"]) if options.get("team") else None, parent_id=parent)
-        )
+        team = _team_arg(options["team"]) if options.get("team") else None
+        return Parsed(QuickNew(rest, team=team, parent_id=parent, cycle=cycle), share)
     if verb == "kr":
         first, _, after = tail.partition(" ")
         if not first:
@@ -313,25 +435,12 @@ def parse(text: str | None) -> Parsed:
                 target=parse_number(options["target"], what="target"),
                 start=parse_number(options["start"], what="start") if "start" in options else 0.0,
                 unit=options.get("unit", ""),
-                weight=parse_number(options["weight"], what="weight") if "weight" in options else 1.0,
-            )
+                weight=parse_weight(options["weight"]) if "weight" in options else None,
+            ),
+            share,
         )
     if verb in ("checkin", "check-in", "ci"):
-        first, _, after = tail.partition(" ")
-        if not first:
-            raise UserError("Which key result?", hint=f"Usage: {USAGE['checkin']}")
-        kr_id = _id(first, Kind.KEY_RESULT, "checkin")
-        rest, options = _options(after)
-        _unexpected(options, {"confidence"}, "checkin")
-        value_text, _, note = rest.partition(" ")
-        if not value_text:
-            raise UserError("What is the new value?", hint=f"Usage: {USAGE['checkin']}")
-        try:
-            value, percent = parse_value(value_text)
-        except UserError as err:
-            raise UserError(err.message, hint=f"Usage: {USAGE['checkin']}") from None
-        confidence = parse_confidence(options["confidence"]) if "confidence" in options else None
-        return Parsed(CheckinCmd(kr_id, value, percent, confidence, note.strip()))
+        return Parsed(_checkin(tail), share)
     raise UserError(
         f"I don't understand `/okr {raw[:60]}`.",
         hint="Try `/okr mine`, `/okr @name`, `/okr O-12`, `/okr tree` — or `/okr help` for every form.",

@@ -1,57 +1,92 @@
-"""Cycles, progress, score and status, and the input checks: pure rules, no session, no Slack.
+"""Cycles, weights, progress, score and status: pure rules, no session, no Slack.
 
-Kept apart from `service.py` (queries, permissions, changes) and `csv_io.py` so the arithmetic
-every surface shows, and the checks every entry point applies, can be read and tested without a
-database:
+Kept apart from `service.py` (queries, permissions, changes) so the arithmetic every surface
+shows can be read and tested without a database. The rules, stated for people in `docs/okrs.md`:
 
 * progress of a KR = (current − start) / (target − start), clamped to [0, 1] — the same formula
   serves targets below the start (latency 300 → 100 ms);
-* objective progress = the weighted mean of its KRs;
-* status compares progress with the share of the cycle already elapsed, and takes the last
-  confidence into account (the worse of the two wins).
+* weights: a KR's weight is its share of the objective (0–1); KRs without one share what the
+  others leave of 1; weights that do not sum to 1 are scaled to 1, with a warning;
+* a KR's time runs from the later of the cycle start and its creation to the cycle end;
+* status: *done* at or past the target; *not started* (no colour) before the first check-in while
+  less than a quarter of the KR's time has passed; otherwise progress against that time, capped
+  by a confidence that is at most 14 days old and was given with the latest check-in;
+* an objective's status follows its KRs' statuses, weighted.
 
 The models appear only as values to read (the hot path passes plain rows in their place).
+Input checks (titles, numbers, weights, check-in values) are in `checks.py`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.common.errors import UserError
 from bot.common.ids import Kind, format_id
 from bot.config import Settings
+from bot.okrs.checks import fmt_number
 from storage.models import Team
 from storage.models.okrs import KeyResult, Objective
 from storage.types import utcnow
 
-TITLE_LIMIT = 200
-DESCRIPTION_LIMIT = 2000
-NOTE_LIMIT = 2000
-UNIT_LIMIT = 32
 CYCLE_KEY = re.compile(r"^(\d{4})-(\d{2})$")
 
-# Status thresholds: how far progress may trail the elapsed share of the cycle.
+# Status thresholds: how far progress may trail the elapsed share of the KR's time.
 AT_RISK_GAP = 0.15
 OFF_TRACK_GAP = 0.35
 # Confidence (1–10) at or below these values caps the status.
 OFF_TRACK_CONFIDENCE = 3
 AT_RISK_CONFIDENCE = 6
+# A KR without a check-in has no colour until this share of its time has passed.
+NOT_STARTED_SHARE = 0.25
+# A confidence counts for this long after it was given (and only until the next check-in).
+CONFIDENCE_KEEPS = timedelta(days=14)
+# The cycle review: owners are asked this long before the end; the next cycle opens for drafting
+# this long before it starts.
+REVIEW_WINDOW = timedelta(days=7)
+DRAFTING_WINDOW = timedelta(days=15)
+WEIGHT_TOLERANCE = 0.005
+
+
+# Cycle words people may type instead of a key (`/okr new … cycle:next`).
+RELATIVE = {"current": 0, "now": 0, "this": 0, "next": 1, "previous": -1, "prev": -1, "last": -1}
 
 
 class Status(StrEnum):
+    DONE = "done"
     ON_TRACK = "on track"
     AT_RISK = "at risk"
     OFF_TRACK = "off track"
+    NOT_STARTED = "not started"
 
 
-SEVERITY = {Status.ON_TRACK: 0, Status.AT_RISK: 1, Status.OFF_TRACK: 2}
+# How bad a status is, for sorting and for capping by confidence.
+SEVERITY = {
+    Status.DONE: -1,
+    Status.NOT_STARTED: 0,
+    Status.ON_TRACK: 0,
+    Status.AT_RISK: 1,
+    Status.OFF_TRACK: 2,
+}
+TROUBLE = (Status.AT_RISK, Status.OFF_TRACK)
+# The members as plain names: the hot path reads them per KR, and reading a member through the
+# Enum class is a descriptor call every time.
+DONE, ON_TRACK, AT_RISK, OFF_TRACK, NOT_STARTED = (
+    Status.DONE,
+    Status.ON_TRACK,
+    Status.AT_RISK,
+    Status.OFF_TRACK,
+    Status.NOT_STARTED,
+)
+_TROUBLE_WEIGHT = {AT_RISK: 1.0, OFF_TRACK: 2.0}
 
 
 def worse(a: Status, b: Status) -> Status:
@@ -98,28 +133,83 @@ class CycleSpan:
 
 
 @dataclass(frozen=True)
+class Moment:
+    """`now` and one cycle's bounds as epoch seconds: computed once per render, read per KR."""
+
+    now: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class Clock:
-    """Cycle length, the company's zone, and (for tests and the demo) a fixed `now`."""
+    """Cycle length, the company's zone, and where "now" comes from.
+
+    `source` is the app's clock (`ctx.clock.now`), so the demo's `clock` command and a test's
+    frozen time move OKRs too; `fixed_now` pins one instant (`frozen()` takes one per answer, so
+    everything in it agrees). Without either it is real time.
+    """
 
     months: int = 2
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     fixed_now: datetime | None = None
+    source: Callable[[], datetime] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Clock:
-        return cls(months=settings.flywheel_okr_cycle_months, tz=settings.tz)
+    def from_settings(cls, settings: Settings, source: Callable[[], datetime] | None = None) -> Clock:
+        return cls(months=settings.flywheel_okr_cycle_months, tz=settings.tz, source=source)
+
+    @classmethod
+    def of(cls, ctx: Any) -> Clock:
+        """The clock of an app context (`ctx.settings`, `ctx.clock`), frozen at its current now."""
+        return cls.from_settings(ctx.settings, source=ctx.clock.now).frozen()
 
     def now(self) -> datetime:
-        return self.fixed_now or utcnow()
+        if self.fixed_now is not None:
+            return self.fixed_now
+        return self.source() if self.source is not None else utcnow()
+
+    def frozen(self) -> Clock:
+        return replace(self, fixed_now=self.now())
 
     def current(self) -> CycleSpan:
         return cycle_for(self.now().astimezone(self.tz).date(), self.months)
 
     def span(self, key: str) -> CycleSpan:
+        """A cycle by key (`2026-11`) — or by its place: `current`, `next`, `previous` (`last`)."""
+        word = (key or "").strip().lower()
+        if word in RELATIVE:
+            current = self.current()
+            return {0: current, 1: self.next(current), -1: self.previous(current)}[RELATIVE[word]]
         return cycle_span(key, self.months)
+
+    def next(self, span: CycleSpan) -> CycleSpan:
+        return cycle_for(span.ends_on, self.months)
+
+    def previous(self, span: CycleSpan) -> CycleSpan:
+        return cycle_for(span.starts_on - timedelta(days=1), self.months)
 
     def elapsed(self, key: str) -> float:
         return self.span(key).elapsed(self.now(), self.tz)
+
+    def moment(self, key: str) -> Moment:
+        start, end = _bounds(key, self.months, self.tz)
+        return Moment(now=self.now().timestamp(), start=start, end=end)
+
+    # The cycle review's calendar (all in the company zone).
+    def review_opens(self, span: CycleSpan) -> datetime:
+        return span.bounds(self.tz)[1] - REVIEW_WINDOW
+
+    def drafting_opens(self, span: CycleSpan) -> datetime:
+        """When objectives can first be created in `span` (before it starts)."""
+        return span.bounds(self.tz)[0] - DRAFTING_WINDOW
+
+
+@lru_cache(maxsize=256)
+def _bounds(key: str, months: int, tz: ZoneInfo) -> tuple[float, float]:
+    """A cycle's bounds as epoch seconds (every render of the hot path asks; they never change)."""
+    start, end = cycle_span(key, months).bounds(tz)
+    return start.timestamp(), end.timestamp()
 
 
 def cycle_for(day: date, months: int) -> CycleSpan:
@@ -129,11 +219,15 @@ def cycle_for(day: date, months: int) -> CycleSpan:
     return CycleSpan(f"{start.year}-{start.month:02d}", start, _add_months(start, months))
 
 
+@lru_cache(maxsize=256)
 def cycle_span(key: str, months: int) -> CycleSpan:
     """Validate a cycle key like `2026-11` against the configured cycle length."""
     match = CYCLE_KEY.match((key or "").strip())
     if not match:
-        raise UserError(f"`{key}` is not a cycle — expected the month it starts, like `2026-11`.")
+        raise UserError(
+            f"`{key}` is not a cycle — expected the month it starts, like `2026-11` "
+            "(or `current`, `next`, `previous`)."
+        )
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
         raise UserError(f"`{key}` is not a cycle — the month must be 01 to 12.")
@@ -148,7 +242,7 @@ def cycle_span(key: str, months: int) -> CycleSpan:
 
 
 # --------------------------------------------------------------------------------------------
-# Progress, score and status
+# Progress, weights and score
 # --------------------------------------------------------------------------------------------
 
 
@@ -159,14 +253,42 @@ def kr_progress(*, start: float, target: float, current: float) -> float:
     return min(1.0, max(0.0, (current - start) / (target - start)))
 
 
+def effective_weights(weights: Sequence[float | None]) -> tuple[list[float], str | None]:
+    """Each KR's share of its objective (summing to 1), and a warning when the weights set don't.
+
+    Unset weights share what the set ones leave of 1, equally — so an objective whose KRs have no
+    weights is a plain mean, and one that sets 0.5 on one KR of three gives the others 0.25 each.
+    Set weights that sum to more or less than 1 are scaled to 1; all zero counts them equally.
+    """
+    n = len(weights)
+    if not n:
+        return [], None
+    set_total = sum(w for w in weights if w is not None)
+    unset = sum(1 for w in weights if w is None)
+    share = max(0.0, 1.0 - set_total) / unset if unset else 0.0
+    raw = [w if w is not None else share for w in weights]
+    total = sum(raw)
+    notes: list[str] = []
+    if total <= 0:
+        return [1.0 / n] * n, "every weight is 0 — the key results count equally"
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        notes.append(f"weights sum to {fmt_number(round(total, 3))}, not 1 — the roll-up scales them to 1")
+    if unset and share <= 0:
+        notes.append(
+            f"{unset} key result{'s' if unset != 1 else ''} without a weight "
+            f"count{'s' if unset == 1 else ''} for nothing, because the others already take it all"
+        )
+    return [w / total for w in raw], "; ".join(notes) or None
+
+
 def objective_progress(krs: Sequence[KeyResult]) -> float:
-    """The weighted mean of the KRs' progress (weight 1 unless set); 0 with no KRs."""
-    total = sum(max(kr.weight, 0.0) for kr in krs)
-    if not krs or total <= 0:
+    """The weighted mean of the KRs' progress (effective weights); 0 with no KRs."""
+    if not krs:
         return 0.0
-    return (
-        sum(kr_progress(start=kr.start, target=kr.target, current=kr.current) * kr.weight for kr in krs)
-        / total
+    shares, _ = effective_weights([kr.weight for kr in krs])
+    return sum(
+        kr_progress(start=kr.start, target=kr.target, current=kr.current) * w
+        for kr, w in zip(krs, shares, strict=True)
     )
 
 
@@ -175,25 +297,89 @@ def score(progress: float) -> float:
     return round(progress + 1e-9, 1)
 
 
-def status_for(*, progress: float, elapsed: float, confidence: int | None) -> Status:
-    """Progress against the elapsed share of the cycle; a low last confidence caps the result.
+# --------------------------------------------------------------------------------------------
+# Status
+# --------------------------------------------------------------------------------------------
 
-    At the start of a cycle nothing is behind yet, so only confidence can flag a KR; at the end,
-    a KR is on track only when it is (nearly) done.
+
+def _epoch(value: datetime | float | None) -> float | None:
+    """Stored times arrive as datetimes (models) or epoch seconds (the hot path's rows)."""
+    if value is None or isinstance(value, (float, int)):  # noqa: UP038 (the tuple is faster)
+        return value
+    return value.timestamp()
+
+
+def kr_elapsed(created: datetime | float | None, m: Moment) -> float:
+    """The share of the KR's own time behind us: from the later of cycle start and creation."""
+    begin = m.start
+    created_at = _epoch(created)
+    if created_at is not None and created_at > begin:
+        begin = created_at
+    if m.end <= begin:  # created after the cycle ended: its time is over once it ends
+        return 1.0 if m.now >= m.end else 0.0
+    return min(1.0, max(0.0, (m.now - begin) / (m.end - begin)))
+
+
+def confidence_in_force(confidence: int | None, given_at: datetime | float | None, now: float) -> int | None:
+    """The last confidence if it is at most 14 days old (it is cleared by a check-in without one)."""
+    at = _epoch(given_at)
+    if confidence is None or at is None:
+        return None
+    return confidence if now - at <= CONFIDENCE_KEEPS.total_seconds() else None
+
+
+def status_for(*, progress: float, elapsed: float, confidence: int | None) -> Status:
+    """Progress against the elapsed share of the KR's time; a low confidence caps the result.
+
+    At the start nothing is behind yet, so only confidence can flag a KR; at the end, a KR is on
+    track only when it is (nearly) done.
     """
     gap = elapsed - progress
     if gap <= AT_RISK_GAP:
-        status = Status.ON_TRACK
+        status = ON_TRACK
     elif gap <= OFF_TRACK_GAP:
-        status = Status.AT_RISK
+        status = AT_RISK
     else:
-        status = Status.OFF_TRACK
+        status = OFF_TRACK
     if confidence is not None:
         if confidence <= OFF_TRACK_CONFIDENCE:
-            status = worse(status, Status.OFF_TRACK)
+            status = worse(status, OFF_TRACK)
         elif confidence <= AT_RISK_CONFIDENCE:
-            status = worse(status, Status.AT_RISK)
+            status = worse(status, AT_RISK)
     return status
+
+
+def kr_status(*, progress: float, elapsed: float, checked_in: bool, confidence: int | None) -> Status:
+    """The whole rule for one KR (see the module docstring); `confidence` is the one in force."""
+    if progress >= 1.0 - 1e-9:
+        return DONE
+    if not checked_in and elapsed < NOT_STARTED_SHARE:
+        return NOT_STARTED
+    return status_for(progress=progress, elapsed=elapsed, confidence=confidence)
+
+
+def objective_status(states: Sequence[KrState]) -> Status | None:
+    """From the KRs' statuses and weights: *done* when every KR is; *not started* when none has a
+    colour; otherwise the weighted mean of the coloured KRs' trouble (on track or done 0, at risk 1,
+    off track 2): at least 1.5 is *off track*, at least 0.5 *at risk*, below that *on track*."""
+    if not states:
+        return None
+    if all(s.status == DONE for s in states):
+        return DONE
+    coloured = [s for s in states if s.status != NOT_STARTED]
+    if not coloured:
+        return NOT_STARTED
+    total = sum(s.weight for s in coloured)
+    trouble = _TROUBLE_WEIGHT
+    if total > 0:
+        mean = sum(s.weight * trouble.get(s.status, 0.0) for s in coloured) / total
+    else:
+        mean = sum(trouble.get(s.status, 0.0) for s in coloured) / len(coloured)
+    if mean >= 1.5 - 1e-9:
+        return OFF_TRACK
+    if mean >= 0.5 - 1e-9:
+        return AT_RISK
+    return ON_TRACK
 
 
 @dataclass
@@ -201,10 +387,21 @@ class KrState:
     kr: KeyResult
     progress: float
     status: Status
+    weight: float = 1.0  # the KR's effective share of its objective (0–1)
+    confidence: int | None = None  # the confidence in force (None when stale or never given)
+    weighted: bool = False  # some KR of the objective has a weight set (so weights are shown)
 
     @property
     def ref(self) -> str:
         return format_id(Kind.KEY_RESULT, self.kr.id or 0)
+
+    @property
+    def stale_confidence(self) -> bool:
+        return self.kr.confidence is not None and self.confidence is None
+
+    @property
+    def score(self) -> float:
+        return score(self.progress)
 
 
 @dataclass
@@ -218,6 +415,7 @@ class ObjectiveState:
     status: Status | None  # None when it has no KRs yet
     parent: Objective | None = None
     children: list[ObjectiveState] = field(default_factory=list)
+    weights_warning: str | None = None
 
     @property
     def ref(self) -> str:
@@ -228,93 +426,39 @@ class ObjectiveState:
         return score(self.progress)
 
 
-def kr_state(kr: KeyResult, elapsed: float) -> KrState:
+def kr_state(kr: KeyResult, m: Moment, weight: float = 1.0) -> KrState:
     progress = kr_progress(start=kr.start, target=kr.target, current=kr.current)
-    return KrState(
-        kr=kr,
-        progress=progress,
-        status=status_for(progress=progress, elapsed=elapsed, confidence=kr.confidence),
+    confidence = confidence_in_force(
+        kr.confidence, getattr(kr, "confidence_at", None) or kr.last_checkin_at, m.now
     )
+    status = kr_status(
+        progress=progress,
+        elapsed=kr_elapsed(kr.created_at, m),
+        checked_in=kr.last_checkin_at is not None,
+        confidence=confidence,
+    )
+    return KrState(kr=kr, progress=progress, status=status, weight=weight, confidence=confidence)
 
 
 def objective_state(
     objective: Objective, team: Team | None, krs: list[KeyResult], clock: Clock
 ) -> ObjectiveState:
-    elapsed = clock.elapsed(objective.cycle_key)
-    states = [kr_state(kr, elapsed) for kr in krs]
-    progress = objective_progress(krs)
-    status: Status | None = None
-    if krs:
-        confidences = [kr.confidence for kr in krs if kr.confidence is not None]
-        # The objective's own pace, capped by its least confident KR.
-        status = status_for(
-            progress=progress, elapsed=elapsed, confidence=min(confidences) if confidences else None
-        )
-    return ObjectiveState(objective=objective, team=team, krs=states, progress=progress, status=status)
+    m = clock.moment(objective.cycle_key)
+    shares, warning = effective_weights([kr.weight for kr in krs])
+    states = [kr_state(kr, m, w) for kr, w in zip(krs, shares, strict=True)]
+    if any(kr.weight is not None for kr in krs):
+        for state in states:
+            state.weighted = True
+    progress = sum(s.progress * s.weight for s in states)
+    return ObjectiveState(
+        objective=objective,
+        team=team,
+        krs=states,
+        progress=progress,
+        status=objective_status(states),
+        weights_warning=warning,
+    )
 
 
-# --------------------------------------------------------------------------------------------
-# Input validation shared by every entry point
-# --------------------------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-
-
-def clean_text(text: str | None, *, what: str, limit: int, required: bool = True) -> str:
-    """NFC, no control or direction-override characters, trimmed; empty or too long is refused."""
-    cleaned = _CONTROL.sub("", unicodedata.normalize("NFC", text or "")).strip()
-    cleaned = re.sub(r"[ \t]+", " ", cleaned)
-    if required and not cleaned:
-        raise UserError(f"The {what} is empty — please write one.")
-    if len(cleaned) > limit:
-        raise UserError(f"The {what} is {len(cleaned)} characters long; the limit is {limit}.")
-    return cleaned
-
-
-def parse_number(text: str | None, *, what: str = "value") -> float:
-    """`42`, `-3.5`, `1,200` → a finite float; anything else names the problem."""
-    raw = (text or "").strip().replace("_", "")
-    if _THOUSANDS.match(raw):
-        raw = raw.replace(",", "")
-    if not raw or not _NUMBER.match(raw):
-        shown = (text or "").strip() or "(nothing)"
-        raise UserError(
-            f"The {what} `{shown[:40]}` is not a number — expected something like `42` or `12.5`."
-        )
-    value = float(raw)
-    if not math.isfinite(value) or abs(value) > 1e15:
-        raise UserError(f"The {what} `{raw[:40]}` is out of range.")
-    return value
-
-
-def check_confidence(confidence: int | None) -> int | None:
-    if confidence is None:
-        return None
-    if isinstance(confidence, float) and not confidence.is_integer():
-        raise UserError(f"Confidence `{confidence}` must be a whole number from 1 to 10.")
-    if not 1 <= int(confidence) <= 10:
-        raise UserError(f"Confidence `{confidence:g}` is outside 1–10 — use 1 (no chance) to 10 (certain).")
-    return int(confidence)
-
-
-def check_weight(weight: float) -> float:
-    if not math.isfinite(weight) or weight <= 0 or weight > 100:
-        raise UserError(f"Weight `{weight:g}` must be a number above 0 and at most 100.")
-    return weight
-
-
-def check_target(start: float, target: float) -> None:
-    if start == target:
-        raise UserError(
-            f"The target equals the start ({fmt_number(start)}), so progress cannot be measured — "
-            "set a target above the start, or below it for a value you want to reduce."
-        )
-
-
-def fmt_number(value: float) -> str:
-    """12.0 → `12`, 0.125 → `0.125`: short, exact enough, and round-trips through the CSV."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.6g}" if abs(value) >= 1e-4 else repr(value)
+def as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

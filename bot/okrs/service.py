@@ -1,8 +1,10 @@
 """OKR domain logic over a database session: queries, permissions and changes. No Slack imports.
 
-Everything a user can ask or change about OKRs goes through here, from Slack, the CLI or the
-demo alike, so the rules live in one place. The pure rules — cycles, progress, score, status and
-input checks — are in `scoring.py`; CSV import and export in `csv_io.py`. Here:
+Everything a user can change about OKRs goes through here, from Slack, the CLI or the demo alike,
+so the rules live in one place. The pure rules — cycles, progress, score and status — are in
+`scoring.py`, input checks in `checks.py`; the hot-path reads in `snapshot.py` (re-exported here),
+the other reads in `queries.py`; CSV import and export in `csv_io.py`; the cycle review in
+`review.py`. Here:
 
 * everyone reads everything; the owner, the owner of the parent objective or an admin writes.
 
@@ -11,44 +13,46 @@ Functions are keyword-only and take the session first, so a caller decides the u
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.common import audit
 from bot.common.errors import Forbidden, NotFound, UserError
 from bot.common.ids import Kind, format_id
-from bot.okrs.scoring import (
+from bot.okrs.checks import (
     DESCRIPTION_LIMIT,
     NOTE_LIMIT,
-    SEVERITY,
-    TITLE_LIMIT,
     UNIT_LIMIT,
+    Mode,
+    check_confidence,
+    check_target,
+    check_value,
+    check_weight,
+    clean_text,
+    clean_title,
+    fmt_number,
+    resolve,
+)
+from bot.okrs.scoring import (
     Clock,
     CycleSpan,
     KrState,
     ObjectiveState,
-    Status,
-    check_confidence,
-    check_target,
-    check_weight,
-    clean_text,
-    fmt_number,
+    effective_weights,
     kr_state,
     objective_state,
 )
+
+# The hot path, re-exported: callers (and bench/okr_ack.py) know it as `service.objectives_of`.
+from bot.okrs.snapshot import _statement, objectives_of, objectives_of_team  # noqa: F401
 from storage.models import Team, TeamMember
 from storage.models.okrs import CheckIn, KeyResult, Objective, OkrCycle
-from storage.types import utcnow
 
 MAX_KRS_PER_OBJECTIVE = 25
 
@@ -58,13 +62,40 @@ MAX_KRS_PER_OBJECTIVE = 25
 # --------------------------------------------------------------------------------------------
 
 
-def ensure_cycle(*, db_session: Session, span: CycleSpan) -> OkrCycle:
+def ensure_cycle(*, db_session: Session, span: CycleSpan, now: datetime | None = None) -> OkrCycle:
     cycle = db_session.get(OkrCycle, span.key)
     if cycle is None:
         cycle = OkrCycle(key=span.key, starts_on=span.starts_on, ends_on=span.ends_on)
+        if now is not None:
+            cycle.created_at = now
         db_session.add(cycle)
         db_session.flush()
     return cycle
+
+
+def check_open(*, clock: Clock, cycle_key: str) -> CycleSpan:
+    """The cycles people may plan in from Slack: the current one, and the next one once it is open
+    for drafting (15 days before it starts). Past cycles are closed; later ones not open yet.
+    (The CSV import may load any cycle: it is how history is brought in.)"""
+    span = clock.span(cycle_key)
+    current = clock.current()
+    if span.key == current.key:
+        return span
+    if span.starts_on < current.starts_on:
+        raise UserError(f"Cycle {span.key} has ended — new objectives go into {current.key} or later.")
+    opens = clock.drafting_opens(span)
+    if clock.now() < opens:
+        raise UserError(
+            f"Cycle {span.key} opens for drafting on {opens.astimezone(clock.tz):%b %-d} "
+            f"(15 days before it starts); until then objectives go into {current.key}."
+        )
+    return span
+
+
+def drafting_cycle(clock: Clock) -> CycleSpan | None:
+    """The next cycle when it is open for drafting, else None."""
+    upcoming = clock.next(clock.current())
+    return upcoming if clock.now() >= clock.drafting_opens(upcoming) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,126 +176,6 @@ def _with_team(query):  # type: ignore[no-untyped-def]
     return select(Objective, Team).outerjoin(Team, col(Team.id) == col(Objective.team_id)).where(query)
 
 
-# The hot path (`/okr mine`, `/okr @user`, `/okr team`, the App Home) is answered inside Slack's
-# acknowledgement, so it is one prebuilt statement — objectives ⟕ team ⟕ key results, on the
-# (owner, cycle) or (team, cycle) index — aggregated by the database into ONE row of JSON, which
-# becomes plain read-only records. Measured (bench/okr_ack.py): building the statement and loading
-# ORM identities per request cost more than the query; and with SQLite every fetched row is a
-# `sqlite3_step` that releases the GIL, so under 8 concurrent requests each row could wait for
-# another thread's time slice — one aggregated row kept throughput up where row-by-row halved it.
-_O = Objective.__table__  # type: ignore[attr-defined]
-_T = Team.__table__  # type: ignore[attr-defined]
-_K = KeyResult.__table__  # type: ignore[attr-defined]
-# Only what a render needs: no timestamps, whose per-row conversion is the costliest part.
-_O_COLS = ["id", "cycle_key", "team_id", "owner_id", "parent_id", "title", "description"]
-_K_COLS = [
-    "id",
-    "objective_id",
-    "position",
-    "title",
-    "start",
-    "target",
-    "current",
-    "unit",
-    "weight",
-    "confidence",
-]
-
-
-@dataclass(slots=True, frozen=True)
-class ObjectiveRow:
-    """A read-only objective for renders; the hot path builds these instead of ORM instances."""
-
-    id: int
-    cycle_key: str
-    team_id: int | None
-    owner_id: str
-    parent_id: int | None
-    title: str
-    description: str
-
-
-@dataclass(slots=True, frozen=True)
-class KrRow:
-    id: int
-    objective_id: int
-    position: int
-    title: str
-    start: float
-    target: float
-    current: float
-    unit: str
-    weight: float
-    confidence: int | None
-
-
-@dataclass(slots=True, frozen=True)
-class TeamRow:
-    id: int
-    key: str
-    name: str
-
-
-def _snapshot_statement(dialect: str, *where: Any) -> Any:
-    columns = [*(_O.c[name] for name in _O_COLS), _T.c.key, _T.c.name, *(_K.c[name] for name in _K_COLS)]
-    if dialect == "postgresql":
-        aggregate = func.json_agg(func.json_build_array(*columns))
-    else:
-        aggregate = func.json_group_array(func.json_array(*columns))
-    return (
-        sa.select(aggregate)
-        .select_from(_O.outerjoin(_T, _T.c.id == _O.c.team_id).outerjoin(_K, _K.c.objective_id == _O.c.id))
-        .where(*where)
-    )
-
-
-_BY_OWNER_WHERE = (_O.c.owner_id == sa.bindparam("owner"), _O.c.cycle_key == sa.bindparam("cycle"))
-_BY_TEAM_WHERE = (_O.c.team_id == sa.bindparam("team"), _O.c.cycle_key == sa.bindparam("cycle"))
-_STATEMENTS: dict[tuple[str, str], Any] = {}
-
-
-def _statement(db_session: Session, which: str) -> Any:
-    dialect = db_session.get_bind().dialect.name
-    statement = _STATEMENTS.get((dialect, which))
-    if statement is None:
-        where = _BY_OWNER_WHERE if which == "owner" else _BY_TEAM_WHERE
-        statement = _STATEMENTS[(dialect, which)] = _snapshot_statement(dialect, *where)
-    return statement
-
-
-def _snapshots(db_session: Session, which: str, params: dict[str, Any], clock: Clock) -> list[ObjectiveState]:
-    raw = db_session.connection().execute(_statement(db_session, which), params).scalar()
-    rows = json.loads(raw) if isinstance(raw, str) else (raw or [])  # psycopg decodes json itself
-    n = len(_O_COLS)  # row layout: objective columns, team key and name, then KR columns
-    rows.sort(key=lambda r: (r[0], r[n + 4] if r[n + 4] is not None else 0, r[n + 2] or 0))
-    objectives: dict[int, tuple[ObjectiveRow, TeamRow | None, list[KrRow]]] = {}
-    for row in rows:
-        entry = objectives.get(row[0])
-        if entry is None:
-            team = TeamRow(row[2], row[n], row[n + 1]) if row[n] is not None else None
-            entry = objectives[row[0]] = (ObjectiveRow(*row[:n]), team, [])
-        if row[n + 2] is not None:
-            entry[2].append(KrRow(*row[n + 2 :]))
-    # Rows stand in for the models: renders only read these attributes.
-    return [objective_state(o, t, krs, clock) for o, t, krs in objectives.values()]  # type: ignore[arg-type]
-
-
-def objectives_of(
-    *, db_session: Session, owner_id: str, clock: Clock, cycle_key: str | None = None
-) -> list[ObjectiveState]:
-    """`/okr mine` and `/okr @user`: one query on the (owner, cycle) index; read-only snapshots."""
-    key = cycle_key or clock.current().key
-    return _snapshots(db_session, "owner", {"owner": owner_id, "cycle": key}, clock)
-
-
-def objectives_of_team(
-    *, db_session: Session, team: Team, clock: Clock, cycle_key: str | None = None
-) -> list[ObjectiveState]:
-    """`/okr team <name>`: one query on the (team, cycle) index; read-only snapshots."""
-    key = cycle_key or clock.current().key
-    return _snapshots(db_session, "team", {"team": team.id, "cycle": key}, clock)
-
-
 def objective_detail(*, db_session: Session, objective_id: int, clock: Clock) -> ObjectiveState:
     """One objective with its KRs, its parent and its aligned children (each with progress)."""
     objective = get_objective(db_session=db_session, objective_id=objective_id)
@@ -294,284 +205,13 @@ def objective_of_kr(*, db_session: Session, kr_id: int) -> tuple[KeyResult, Obje
     return kr, get_objective(db_session=db_session, objective_id=kr.objective_id)
 
 
-@dataclass
-class History:
-    kr: KeyResult
-    objective: Objective
-    state: KrState
-    checkins: list[CheckIn]
-    total: int
-
-
-def history(*, db_session: Session, kr_id: int, clock: Clock, limit: int = 20) -> History:
-    """A KR's check-ins, newest first (all of them are kept; `limit` only bounds the page)."""
-    kr, objective = objective_of_kr(db_session=db_session, kr_id=kr_id)
-    rows = db_session.exec(
-        select(CheckIn)
-        .where(CheckIn.key_result_id == kr_id)
-        .order_by(col(CheckIn.at).desc(), col(CheckIn.id).desc())
-        .limit(limit)
-    ).all()
-    total = db_session.exec(
-        select(func.count()).select_from(CheckIn).where(CheckIn.key_result_id == kr_id)
-    ).one()
-    return History(
-        kr=kr,
-        objective=objective,
-        state=kr_state(kr, clock.elapsed(objective.cycle_key)),
-        checkins=list(rows),
-        total=int(total),
-    )
-
-
-@dataclass
-class TreeNode:
-    objective: Objective
-    children: list[TreeNode] = field(default_factory=list)
-    state: ObjectiveState | None = None  # filled for the nodes that are shown
-    descendants: int = 0
-
-
-@dataclass
-class Tree:
-    cycle_key: str
-    roots: list[TreeNode]
-    total: int
-    team: Team | None = None
-
-
-def tree(
-    *,
-    db_session: Session,
-    clock: Clock,
-    team: Team | None = None,
-    cycle_key: str | None = None,
-    roots_shown: int = 12,
-    children_shown: int = 6,
-    grandchildren_shown: int = 3,
-    line_budget: int = 60,
-) -> Tree:
-    """The alignment tree of a cycle from its company objectives (no parent) down.
-
-    The structure is built from a narrow query of the whole cycle; progress is then loaded only for
-    the nodes that will be shown (`state` is set on those: at most `line_budget`, within the
-    per-level caps), so a cycle of thousands stays cheap and the message stays readable.
-    With a team, the roots are the team's objectives whose parent is not in the team.
-    """
-    key = cycle_key or clock.current().key
-    rows = db_session.exec(
-        select(Objective).where(Objective.cycle_key == key).order_by(col(Objective.id))
-    ).all()
-    nodes = {o.id: TreeNode(objective=o) for o in rows}
-    for node in nodes.values():
-        parent = nodes.get(node.objective.parent_id) if node.objective.parent_id else None
-        if parent is not None:
-            parent.children.append(node)
-
-    def count(node: TreeNode, depth: int = 0) -> int:
-        if depth > 50:  # cycles are refused on write; never loop on bad data
-            return 0
-        node.descendants = sum(1 + count(child, depth + 1) for child in node.children)
-        return node.descendants
-
-    if team is None:
-        roots = [n for n in nodes.values() if not n.objective.parent_id or n.objective.parent_id not in nodes]
-        total = len(nodes)
-    else:
-        in_team = {i for i, n in nodes.items() if n.objective.team_id == team.id}
-        roots = [n for i, n in nodes.items() if i in in_team and n.objective.parent_id not in in_team]
-        total = len(in_team)
-    for root in roots:
-        count(root)
-
-    # Breadth first within a line budget, one child per parent at a time, so every company
-    # objective shows its first aligned objectives before any shows its sixth.
-    shown: list[TreeNode] = list(roots[:roots_shown])
-    budget = line_budget - len(shown)
-    level1 = _round_robin([r.children[:children_shown] for r in shown])[: max(0, budget)]
-    budget -= len(level1)
-    level2 = _round_robin([c.children[:grandchildren_shown] for c in level1])[: max(0, budget)]
-    shown += level1 + level2
-    team_ids = {n.objective.team_id for n in shown if n.objective.team_id}
-    teams = (
-        {t.id: t for t in db_session.exec(select(Team).where(col(Team.id).in_(team_ids))).all()}
-        if team_ids
-        else {}
-    )
-    states = states_for(db_session, [(n.objective, teams.get(n.objective.team_id)) for n in shown], clock)
-    for node, state in zip(shown, states, strict=True):
-        node.state = state
-    return Tree(cycle_key=key, roots=roots, total=total, team=team)
-
-
-def _round_robin(groups: list[list[TreeNode]]) -> list[TreeNode]:
-    out: list[TreeNode] = []
-    for i in range(max((len(g) for g in groups), default=0)):
-        out.extend(g[i] for g in groups if i < len(g))
-    return out
-
-
-@dataclass
-class SearchHit:
-    state: ObjectiveState
-    matched: list[str]  # where the words were found: title, description, KR-n, KR-n note
-
-
-def search(*, db_session: Session, words: str, clock: Clock, limit: int = 15) -> tuple[list[SearchHit], int]:
-    """Objectives whose title, description, KR titles or check-in notes contain every word.
-
-    Case-insensitive substring matching (`LIKE`) behaves the same on SQLite and PostgreSQL; newest
-    cycles first. Returns the hits shown and the total number of matches.
-    """
-    terms = [t for t in re.split(r"\s+", clean_text(words, what="search", limit=200)) if t][:8]
-    if not terms:
-        raise UserError("Search for what? Try `/okr search activation`.")
-
-    def like(column, term: str):  # type: ignore[no-untyped-def]
-        escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return func.lower(column).like(f"%{escaped}%", escape="\\")
-
-    matches: dict[int, set[str]] = defaultdict(set)
-    per_term: list[set[int]] = []
-    for term in terms:
-        found: set[int] = set()
-        for oid in db_session.exec(
-            select(Objective.id).where(or_(like(Objective.title, term), like(Objective.description, term)))
-        ).all():
-            found.add(oid)
-            matches[oid].add("objective")
-        for oid, kid in db_session.exec(
-            select(KeyResult.objective_id, KeyResult.id).where(like(KeyResult.title, term))
-        ).all():
-            found.add(oid)
-            matches[oid].add(format_id(Kind.KEY_RESULT, kid))
-        for oid, kid in db_session.exec(
-            select(KeyResult.objective_id, KeyResult.id)
-            .join(CheckIn, col(CheckIn.key_result_id) == col(KeyResult.id))
-            .where(like(CheckIn.note, term))
-        ).all():
-            found.add(oid)
-            matches[oid].add(f"{format_id(Kind.KEY_RESULT, kid)} note")
-        per_term.append(found)
-    ids = set.intersection(*per_term) if per_term else set()
-    if not ids:
-        return [], 0
-    pairs = db_session.exec(
-        _with_team(col(Objective.id).in_(ids)).order_by(col(Objective.cycle_key).desc(), col(Objective.id))
-    ).all()
-    pairs = list(pairs)[:limit]
-    states = states_for(db_session, pairs, clock)
-    return [SearchHit(state=s, matched=sorted(matches[s.objective.id or 0])) for s in states], len(ids)
-
-
-@dataclass
-class RiskItem:
-    state: KrState
-    objective: Objective
-    team: Team | None
-
-
-def at_risk(*, db_session: Session, clock: Clock, team: Team | None = None) -> list[RiskItem]:
-    """KRs of the current cycle that are at risk or off track, worst first."""
-    span = clock.current()
-    where = col(Objective.cycle_key) == span.key
-    if team is not None:
-        where = where & (col(Objective.team_id) == team.id)
-    rows = db_session.exec(
-        select(KeyResult, Objective, Team)
-        .join(Objective, col(Objective.id) == col(KeyResult.objective_id))
-        .outerjoin(Team, col(Team.id) == col(Objective.team_id))
-        .where(where)
-    ).all()
-    elapsed = span.elapsed(clock.now(), clock.tz)
-    items = [RiskItem(kr_state(kr, elapsed), o, t) for kr, o, t in rows]
-    risky = [i for i in items if i.state.status != Status.ON_TRACK]
-    risky.sort(key=lambda i: (-SEVERITY[i.state.status], i.state.progress, i.state.kr.id or 0))
-    return risky
-
-
-@dataclass
-class CycleInfo:
-    span: CycleSpan
-    days_left: int
-    elapsed: float
-    objectives: int
-    key_results: int
-
-
-def cycle_info(*, db_session: Session, clock: Clock) -> CycleInfo:
-    span = clock.current()
-    objectives = db_session.exec(
-        select(func.count()).select_from(Objective).where(Objective.cycle_key == span.key)
-    ).one()
-    krs = db_session.exec(
-        select(func.count())
-        .select_from(KeyResult)
-        .join(Objective, col(Objective.id) == col(KeyResult.objective_id))
-        .where(Objective.cycle_key == span.key)
-    ).one()
-    now = clock.now()
-    return CycleInfo(
-        span=span,
-        days_left=span.days_left(now, clock.tz),
-        elapsed=span.elapsed(now, clock.tz),
-        objectives=int(objectives),
-        key_results=int(krs),
-    )
-
-
-def parent_candidates(
-    *,
-    db_session: Session,
-    clock: Clock,
-    query: str = "",
-    limit: int = 100,
-    team_ids: Iterable[int] = (),
-) -> list[Objective]:
-    """Objectives of the current cycle a new one can align to, for the modal's parent picker.
-
-    With no `query`, the top of the alignment tree: company objectives (no parent), then those
-    of `team_ids` (the asker's teams), then the rest. With a query, the objectives it matches, most
-    relevant first: the exact ref (`O-12`, `o12`), the picker's own label (`O-12 Grow…`), a title
-    that starts with the query, a title that contains it, then refs that start with the number
-    typed (`O-1` → O-10, O-11…); within a rank, company objectives first, then by number.
-    Case-insensitive; LIKE's wildcards in the query are matched literally.
-    """
-    key = clock.current().key
-    text = " ".join((query or "").split()).lower()
-    base = select(Objective).where(Objective.cycle_key == key)
-    if not text:
-        teams = [t for t in team_ids if t is not None]
-        order: list[Any] = [col(Objective.parent_id).is_not(None)]
-        if teams:
-            order.append(sa.case((col(Objective.team_id).in_(teams), 0), else_=1))
-        return list(db_session.exec(base.order_by(*order, col(Objective.id)).limit(limit)).all())
-
-    def like(pattern: str) -> Any:
-        return func.lower(Objective.title).like(pattern, escape="\\")
-
-    def literal(part: str) -> str:
-        return part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-    ranks: list[tuple[Any, int]] = []
-    ref = re.fullmatch(r"o-?(\d{1,9})", text)
-    labelled = re.fullmatch(r"o-?(\d{1,9}) (.+)", text)
-    if ref:
-        ranks.append((col(Objective.id) == int(ref.group(1)), 0))
-    if labelled:
-        number, rest = int(labelled.group(1)), literal(labelled.group(2))
-        ranks.append(((col(Objective.id) == number) & like(f"{rest}%"), 1))
-    ranks.append((like(f"{literal(text)}%"), 2))
-    ranks.append((like(f"%{literal(text)}%"), 3))
-    if ref:
-        ranks.append((sa.cast(col(Objective.id), sa.String).like(f"{int(ref.group(1))}%"), 4))
-    rank = sa.case(*ranks, else_=None)
-    stmt = (
-        base.where(rank.is_not(None))
-        .order_by(rank, col(Objective.parent_id).is_not(None), col(Objective.id))
-        .limit(limit)
-    )
-    return list(db_session.exec(stmt).all())
+def kr_state_of(db_session: Session, kr: KeyResult, objective: Objective, clock: Clock) -> KrState:
+    """One KR's state with its real share of the objective (its siblings' weights decide it)."""
+    siblings = key_results_for(db_session, [objective.id or 0]).get(objective.id or 0) or [kr]
+    for state in objective_state(objective, None, siblings, clock).krs:
+        if state.kr.id == kr.id:
+            return state
+    return kr_state(kr, clock.moment(objective.cycle_key))
 
 
 # --------------------------------------------------------------------------------------------
@@ -638,15 +278,25 @@ def create_objective(
     owner_id: str | None = None,
     cycle_key: str | None = None,
     is_admin: bool = False,
+    require_open: bool = False,
+    carried_from_id: int | None = None,
 ) -> Objective:
-    """A new objective in the current cycle (or `cycle_key`), owned by the actor unless an admin says so."""
-    title = clean_text(title, what="objective title", limit=TITLE_LIMIT)
+    """A new objective in the current cycle (or `cycle_key`), owned by the actor unless an admin says so.
+
+    `require_open` (every Slack path) allows only the current cycle and the next one once it is open
+    for drafting; the CSV import and tests may write any cycle.
+    """
+    title = clean_title(title, what="objective title")
     description = clean_text(description, what="description", limit=DESCRIPTION_LIMIT, required=False)
     owner = owner_id or actor_id
     if owner != actor_id and not is_admin:
         raise Forbidden("Only an admin can create an objective for someone else.")
-    span = clock.span(cycle_key) if cycle_key else clock.current()
-    ensure_cycle(db_session=db_session, span=span)
+    if require_open:
+        span = check_open(clock=clock, cycle_key=cycle_key or clock.current().key)
+    else:
+        span = clock.span(cycle_key) if cycle_key else clock.current()
+    now = clock.now()
+    ensure_cycle(db_session=db_session, span=span, now=now)
     if parent_id is not None:
         _check_parent(db_session, parent_id=parent_id, cycle_key=span.key, child_id=None)
     objective = Objective(
@@ -657,6 +307,9 @@ def create_objective(
         title=title,
         description=description,
         created_by=actor_id,
+        carried_from_id=carried_from_id,
+        created_at=now,
+        updated_at=now,
     )
     db_session.add(objective)
     db_session.flush()
@@ -672,7 +325,13 @@ def create_objective(
 
 
 def set_parent(
-    *, db_session: Session, actor_id: str, is_admin: bool, objective_id: int, parent_id: int | None
+    *,
+    db_session: Session,
+    actor_id: str,
+    is_admin: bool,
+    objective_id: int,
+    parent_id: int | None,
+    clock: Clock,
 ) -> Objective:
     """Align an objective to another of the same cycle (or to none); refuses loops."""
     objective = get_objective(db_session=db_session, objective_id=objective_id)
@@ -682,7 +341,7 @@ def set_parent(
             raise UserError(f"{format_id(Kind.OBJECTIVE, objective_id)} cannot be its own parent.")
         _check_parent(db_session, parent_id=parent_id, cycle_key=objective.cycle_key, child_id=objective_id)
     objective.parent_id = parent_id
-    objective.updated_at = utcnow()
+    objective.updated_at = clock.now()
     db_session.add(objective)
     audit.record(
         db_session=db_session,
@@ -695,6 +354,11 @@ def set_parent(
     return objective
 
 
+def weights_after(krs: Sequence[KeyResult], weight: float | None) -> str | None:
+    """The warning the objective would show with one more KR of `weight` (None if none)."""
+    return effective_weights([*(k.weight for k in krs), weight])[1]
+
+
 def add_key_result(
     *,
     db_session: Session,
@@ -703,17 +367,20 @@ def add_key_result(
     objective_id: int,
     title: str,
     target: float,
+    clock: Clock,
     start: float = 0.0,
     unit: str = "",
-    weight: float = 1.0,
+    weight: float | None = None,
     current: float | None = None,
+    carried_from_id: int | None = None,
 ) -> KeyResult:
+    """A new KR; `weight` (0–1) is its share of the objective, None to share what others leave."""
     objective = get_objective(db_session=db_session, objective_id=objective_id)
     require_edit(db_session=db_session, objective=objective, actor_id=actor_id, is_admin=is_admin)
-    title = clean_text(title, what="key result title", limit=TITLE_LIMIT)
+    title = clean_title(title, what="key result title")
     unit = clean_text(unit, what="unit", limit=UNIT_LIMIT, required=False)
     check_target(start, target)
-    check_weight(weight)
+    weight = check_weight(weight)
     count = db_session.exec(
         select(func.count()).select_from(KeyResult).where(KeyResult.objective_id == objective_id)
     ).one()
@@ -721,6 +388,7 @@ def add_key_result(
         raise UserError(
             f"{format_id(Kind.OBJECTIVE, objective_id)} already has {count} key results; that is the limit."
         )
+    now = clock.now()
     kr = KeyResult(
         objective_id=objective_id,
         position=int(count),
@@ -730,6 +398,9 @@ def add_key_result(
         current=start if current is None else current,
         unit=unit,
         weight=weight,
+        carried_from_id=carried_from_id,
+        created_at=now,
+        updated_at=now,
     )
     db_session.add(kr)
     db_session.flush()
@@ -744,11 +415,14 @@ def add_key_result(
     return kr
 
 
-def resolve_checkin_value(kr: KeyResult, value: float, *, percent: bool) -> float:
-    """`60%` on a KR measured in % is the value 60; on any other unit it means 60% of the way."""
-    if not percent or kr.unit.strip() == "%":
-        return value
-    return kr.start + (kr.target - kr.start) * value / 100.0
+@dataclass
+class CheckinResult:
+    """What a check-in recorded, and what the answer must tell the person about it."""
+
+    entry: CheckIn
+    kr: KeyResult
+    understood: str | None  # how a `%` or a progress was read
+    notes: list[str]  # a value outside start…target, a confidence not given
 
 
 def check_in(
@@ -758,32 +432,45 @@ def check_in(
     is_admin: bool,
     kr_id: int,
     value: float,
-    percent: bool = False,
+    clock: Clock,
+    mode: Mode = Mode.VALUE,
     confidence: int | None = None,
     note: str = "",
     at: datetime | None = None,
-) -> CheckIn:
-    """Record progress: a new check-in row (history is append-only) and the KR's latest value."""
+) -> CheckinResult:
+    """Record progress: a new check-in row (history is append-only) and the KR's latest value.
+
+    `mode` says how `value` was typed (see `checks.resolve`); values the unit makes impossible are
+    refused, values outside start…target are recorded with a note. The KR's confidence becomes the
+    one given here — or none: an older confidence is not carried past a newer check-in.
+    """
     kr, objective = objective_of_kr(db_session=db_session, kr_id=kr_id)
     require_edit(db_session=db_session, objective=objective, actor_id=actor_id, is_admin=is_admin)
     if not math.isfinite(value):
         raise UserError("The value is not a number.")
     confidence = check_confidence(confidence)
     note = clean_text(note, what="note", limit=NOTE_LIMIT, required=False)
-    resolved = resolve_checkin_value(kr, value, percent=percent)
-    when = at or utcnow()
+    resolved = resolve(start=kr.start, target=kr.target, unit=kr.unit, number=value, mode=mode)
+    notes = check_value(start=kr.start, target=kr.target, unit=kr.unit, value=resolved.value)
+    now = clock.now()
+    when = at or now
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     entry = CheckIn(
-        key_result_id=kr_id, value=resolved, confidence=confidence, note=note, author_id=actor_id, at=when
+        key_result_id=kr_id,
+        value=resolved.value,
+        confidence=confidence,
+        note=note,
+        author_id=actor_id,
+        at=when,
     )
     db_session.add(entry)
     if kr.last_checkin_at is None or when >= kr.last_checkin_at:
-        kr.current = resolved
-        if confidence is not None:
-            kr.confidence = confidence
+        kr.current = resolved.value
+        kr.confidence = confidence
+        kr.confidence_at = when if confidence is not None else None
         kr.last_checkin_at = when
-    kr.updated_at = utcnow()
+    kr.updated_at = now
     db_session.add(kr)
     db_session.flush()
     audit.record(
@@ -792,6 +479,6 @@ def check_in(
         action="okr.checkin",
         record_type="key_result",
         record_id=format_id(Kind.KEY_RESULT, kr_id),
-        detail=f"{fmt_number(resolved)}{' conf ' + str(confidence) if confidence else ''} {note}".strip(),
+        detail=f"{fmt_number(resolved.value)}{f' conf {confidence}' if confidence else ''} {note}".strip(),
     )
-    return entry
+    return CheckinResult(entry=entry, kr=kr, understood=resolved.understood, notes=notes)

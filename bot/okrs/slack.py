@@ -1,10 +1,11 @@
 """/okr listeners: parse, call the service, render, acknowledge.
 
 Reads and small writes are answered in the acknowledgement itself (the app runs with
-`process_before_response=True`; a `/okr mine` is two indexed queries). Only what needs the Web
+`process_before_response=True`; a `/okr mine` is one indexed query). Only what needs the Web
 API after the answer — posting a confirmation, sharing to the channel, refreshing the Home — runs
 afterwards on the worker pool or in a lazy listener. Modals are opened during the ack phase,
-while the 3-second trigger_id is still valid.
+while the 3-second trigger_id is still valid. The cycle review's listeners and job are in
+`review_slack.py`. Every "now" is the app's clock (`ctx.clock`, through `scoring.Clock.of`).
 """
 
 from __future__ import annotations
@@ -19,39 +20,71 @@ from slack_sdk import WebClient
 from bot.common.errors import UserError
 from bot.common.slack import guarded
 from bot.context import AppContext
+from bot.okrs import modals, queries, review, review_slack, scoring, service, views
 from bot.okrs import parse as p
-from bot.okrs import scoring, service, views
 from bot.okrs.actions import Action, Callback, Field
+from bot.okrs.checks import TITLE_LIMIT, Mode, check_target, clean_title
+from bot.okrs.notify import notify
 from bot.people import service as people
 
 log = logging.getLogger(__name__)
 
+IGNORED_HINT = {
+    p.OfPerson: "`/okr @user` takes people and `cycle:`",
+    p.ShowObjective: "`/okr O-n` shows one objective",
+    p.ShowHistory: "`/okr history KR-n` shows one key result",
+    p.ShowCycle: "`/okr cycle` takes nothing more",
+    p.WriteReview: "`/okr review write O-n` opens one objective's review",
+    p.CarryOver: "`/okr carry KR-n` carries one key result",
+}
+
 
 def _clock(ctx: AppContext) -> scoring.Clock:
-    return scoring.Clock.from_settings(ctx.settings)
+    return scoring.Clock.of(ctx)
 
 
-def _cycle_line(ctx: AppContext, key: str) -> str:
-    clock = _clock(ctx)
+def _cycle_line(clock: scoring.Clock, key: str) -> str:
     span = clock.span(key)
     return views.cycle_line(key, span.days_left(clock.now(), clock.tz))
 
 
-def _resolve_person(ctx: AppContext, request: p.OfPerson) -> str:
-    if request.user_id:
-        return request.user_id
-    with ctx.db.session() as s:
-        matches = people.find_by_name(db_session=s, name=request.name or "")
-    if not matches:
-        raise UserError(f"I don't know anyone called `@{request.name}`.", hint="Mention them: `/okr @name`.")
-    if len(matches) > 1:
-        names = ", ".join(f"<@{m.slack_id}>" for m in matches[:10])
-        raise UserError(f"`@{request.name}` could be {names} — mention the one you mean.")
-    return matches[0].slack_id
+def _resolve_people(ctx: AppContext, request: p.OfPerson) -> list[str]:
+    found = list(request.user_ids)
+    if request.names:
+        with ctx.db.session() as s:
+            for name in request.names:
+                matches = people.find_by_name(db_session=s, name=name)
+                if not matches:
+                    raise UserError(
+                        f"I don't know anyone called `@{name}`.", hint="Mention them: `/okr @name`."
+                    )
+                if len(matches) > 1:
+                    names = ", ".join(f"<@{m.slack_id}>" for m in matches[:10])
+                    raise UserError(f"`@{name}` could be {names} — mention the one you mean.")
+                if matches[0].slack_id not in found:
+                    found.append(matches[0].slack_id)
+    return found
 
 
-def answer(ctx: AppContext, user_id: str, parsed: p.Parsed) -> dict[str, Any]:
-    """The reply to a parsed `/okr` (anything but the modal): one service call, one view."""
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def answer(
+    ctx: AppContext, user_id: str, parsed: p.Parsed, *, channel_id: str | None = None
+) -> dict[str, Any]:
+    """The reply to a parsed `/okr` (anything but a modal): one service call, one view; words the
+    form had no use for are named at the end."""
+    payload = _answer(ctx, user_id, parsed, channel_id)
+    if parsed.ignored:
+        hint = IGNORED_HINT.get(type(parsed.request), "")
+        payload = views.add_context(
+            payload, f"Ignored `{views.esc(parsed.ignored[:80])}`" + (f" — {hint}." if hint else ".")
+        )
+    return payload
+
+
+def _answer(ctx: AppContext, user_id: str, parsed: p.Parsed, channel_id: str | None) -> dict[str, Any]:
     clock = _clock(ctx)
     shared = parsed.share
     request = parsed.request
@@ -60,23 +93,32 @@ def answer(ctx: AppContext, user_id: str, parsed: p.Parsed) -> dict[str, Any]:
     if isinstance(request, p.Help):
         return views.help_message()
     if isinstance(request, p.Mine | p.OfPerson):
-        owner = user_id if isinstance(request, p.Mine) else _resolve_person(ctx, request)
-        with ctx.db.session() as s:
-            states = service.objectives_of(db_session=s, owner_id=owner, clock=clock, cycle_key=cycle)
+        owners = [user_id] if isinstance(request, p.Mine) else _resolve_people(ctx, request)
+        with ctx.db.engine.connect() as conn:  # a read: no session, no commit (the hot path)
+            by_owner = {
+                o: service.objectives_of(db_session=conn, owner_id=o, clock=clock, cycle_key=cycle)
+                for o in owners
+            }
         key = cycle or clock.current().key
-        mine = owner == user_id
-        return views.objectives_message(
-            "Your OKRs" if mine and not shared else f"OKRs of <@{owner}>",
-            states,
-            cycle_line=_cycle_line(ctx, key),
+        mine = owners == [user_id]
+        mentions = [f"<@{o}>" for o in owners]
+        title = "Your OKRs" if mine and not shared else f"OKRs of {_and(mentions)}"
+        payload = views.objectives_message(
+            title,
+            [s for o in owners for s in by_owner[o]],
+            cycle_line=_cycle_line(clock, key),
             empty=(
                 "You have no objectives in this cycle. Create one with `/okr new`."
                 if mine
-                else f"<@{owner}> has no objectives in cycle {key}."
+                else f"{_and(mentions)} {'has' if len(owners) == 1 else 'have'} no objectives in cycle {key}."
             ),
-            share_value=f"<@{owner}>" + (f" cycle:{cycle}" if cycle else ""),
+            share_value=" ".join(mentions) + (f" cycle:{cycle}" if cycle else ""),
             in_channel=shared,
         )
+        empty = [f"<@{o}>" for o in owners if not by_owner[o]]
+        if len(owners) > 1 and empty and len(empty) < len(owners):
+            payload = views.add_context(payload, f"{_and(empty)}: no objectives in cycle {key}.")
+        return payload
     if isinstance(request, p.OfTeam):
         with ctx.db.session() as s:
             team = service.find_team(db_session=s, name=request.team)
@@ -85,7 +127,7 @@ def answer(ctx: AppContext, user_id: str, parsed: p.Parsed) -> dict[str, Any]:
         return views.objectives_message(
             f"OKRs of {views.esc(team.name)}",
             states,
-            cycle_line=_cycle_line(ctx, key),
+            cycle_line=_cycle_line(clock, key),
             empty=f"{views.esc(team.name)} has no objectives in cycle {key}.",
             share_value=f"team {team.key}" + (f" cycle:{cycle}" if cycle else ""),
             in_channel=shared,
@@ -97,27 +139,35 @@ def answer(ctx: AppContext, user_id: str, parsed: p.Parsed) -> dict[str, Any]:
     if isinstance(request, p.ShowTree):
         with ctx.db.session() as s:
             team = service.find_team(db_session=s, name=request.team) if request.team else None
-            result = service.tree(db_session=s, clock=clock, team=team, cycle_key=cycle)
+            result = queries.tree(db_session=s, clock=clock, team=team, cycle_key=cycle)
         share = "tree" + (f" {team.key}" if team else "") + (f" cycle:{cycle}" if cycle else "")
         return views.tree_message(result, share_value=share, in_channel=shared)
     if isinstance(request, p.ShowHistory):
         with ctx.db.session() as s:
-            hist = service.history(db_session=s, kr_id=request.kr_id, clock=clock)
-        return views.history_message(hist, share_value=hist.state.ref, in_channel=shared)
+            hist = queries.history(db_session=s, kr_id=request.kr_id, clock=clock)
+            may_carry = (
+                not shared
+                and hist.state.progress < 1.0
+                and service.can_edit(
+                    db_session=s, objective=hist.objective, actor_id=user_id, is_admin=is_admin
+                )
+            )
+        carry_to = review.carry_target(clock, hist.objective) if may_carry else None
+        return views.history_message(hist, share_value=hist.state.ref, in_channel=shared, carry_to=carry_to)
     if isinstance(request, p.Search):
         with ctx.db.session() as s:
-            hits, total = service.search(db_session=s, words=request.words, clock=clock)
+            hits, total = queries.search(db_session=s, words=request.words, clock=clock)
         return views.search_message(
             request.words, hits, total, share_value=f"search {request.words}", in_channel=shared
         )
     if isinstance(request, p.ShowCycle):
         with ctx.db.session() as s:
-            info = service.cycle_info(db_session=s, clock=clock)
+            info = queries.cycle_info(db_session=s, clock=clock)
         return views.cycle_message(info, in_channel=shared)
     if isinstance(request, p.AtRisk):
         with ctx.db.session() as s:
             team = service.find_team(db_session=s, name=request.team) if request.team else None
-            items = service.at_risk(db_session=s, clock=clock, team=team)
+            items = queries.at_risk(db_session=s, clock=clock, team=team)
         return views.at_risk_message(
             items,
             team=team,
@@ -135,9 +185,11 @@ def answer(ctx: AppContext, user_id: str, parsed: p.Parsed) -> dict[str, Any]:
                 title=request.title,
                 team=team,
                 parent_id=request.parent_id,
+                cycle_key=request.cycle,
                 is_admin=is_admin,
+                require_open=True,
             )
-        return views.objective_created(objective)
+        return views.objective_created(objective, in_channel=shared)
     if isinstance(request, p.AddKr):
         with ctx.db.session() as s:
             kr = service.add_key_result(
@@ -150,64 +202,90 @@ def answer(ctx: AppContext, user_id: str, parsed: p.Parsed) -> dict[str, Any]:
                 start=request.start,
                 unit=request.unit,
                 weight=request.weight,
+                clock=clock,
             )
-            objective = service.get_objective(db_session=s, objective_id=kr.objective_id)
-            state = scoring.kr_state(kr, clock.elapsed(objective.cycle_key))
-        return views.kr_added(state, objective)
+            state = service.objective_detail(db_session=s, objective_id=kr.objective_id, clock=clock)
+        kr_state = next(k for k in state.krs if k.kr.id == kr.id)
+        return views.kr_added(kr_state, state, in_channel=shared)
     if isinstance(request, p.CheckinCmd):
         with ctx.db.session() as s:
-            service.check_in(
+            result = service.check_in(
                 db_session=s,
                 actor_id=user_id,
                 is_admin=is_admin,
                 kr_id=request.kr_id,
                 value=request.value,
-                percent=request.percent,
+                mode=request.mode,
                 confidence=request.confidence,
                 note=request.note,
+                clock=clock,
             )
-        return _checked_in_message(ctx, request.kr_id)
+        return _checked_in_message(ctx, result, in_channel=shared)
+    if isinstance(request, p.ShowReview | p.Subscribe | p.CarryOver):
+        return review_slack.answer(ctx, user_id, channel_id, parsed)
     raise UserError("I don't understand that.", hint="`/okr help` lists every form.")
 
 
-def _checked_in_message(ctx: AppContext, kr_id: int) -> dict[str, Any]:
+def _checked_in_message(
+    ctx: AppContext, result: service.CheckinResult, *, in_channel: bool = False
+) -> dict[str, Any]:
     clock = _clock(ctx)
     with ctx.db.session() as s:
-        kr, objective = service.objective_of_kr(db_session=s, kr_id=kr_id)
-        detail = service.objective_detail(db_session=s, objective_id=objective.id or 0, clock=clock)
-    state = next(k for k in detail.krs if k.kr.id == kr.id)
-    return views.checked_in(state, detail)
+        detail = service.objective_detail(db_session=s, objective_id=result.kr.objective_id, clock=clock)
+    state = next(k for k in detail.krs if k.kr.id == result.kr.id)
+    return views.checked_in(
+        state, detail, understood=result.understood, notes=result.notes, in_channel=in_channel
+    )
 
 
 # ---- modals ----------------------------------------------------------------------------------
 
 
 def open_new_modal(
-    ctx: AppContext, client: WebClient, *, trigger_id: str, user_id: str, channel_id: str | None
+    ctx: AppContext,
+    client: WebClient,
+    *,
+    trigger_id: str,
+    user_id: str,
+    channel_id: str | None,
+    cycle: str | None = None,
 ) -> None:
     clock = _clock(ctx)
+    current = clock.current()
+    drafting = service.drafting_cycle(clock)
+    cycles = [current, *([drafting] if drafting else [])]
+    chosen = service.check_open(clock=clock, cycle_key=cycle).key if cycle else current.key
     with ctx.db.session() as s:
         teams = service.list_teams(db_session=s)
         # The parent picker loads its options as the user types (`parent_options`); here we only
         # need to know whether there is anything to align to.
-        with_parent = bool(service.parent_candidates(db_session=s, clock=clock, limit=1))
-    view = views.new_objective_modal(
+        with_parent = any(
+            queries.parent_candidates(db_session=s, clock=clock, limit=1, cycle_key=c.key) for c in cycles
+        )
+    view = modals.new_objective_modal(
         teams=teams,
         with_parent=with_parent,
-        cycle_key=clock.current().key,
-        metadata={"channel": channel_id},
+        cycles=cycles,
+        cycle_key=chosen,
+        metadata={"channel": channel_id, "cycle": chosen},
     )
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def parent_options(ctx: AppContext, user_id: str, query: str) -> dict[str, Any]:
-    """The parent picker's options for what the user typed (at most Slack's 100)."""
+def parent_options(ctx: AppContext, user_id: str, query: str, cycle_key: str | None = None) -> dict[str, Any]:
+    """The parent picker's options for what the user typed (at most Slack's 100), in the cycle the
+    form has selected."""
     with ctx.db.session() as s:
         mine = set() if query.strip() else service.team_ids_of(db_session=s, slack_id=user_id)
-        parents = service.parent_candidates(
-            db_session=s, clock=_clock(ctx), query=query, limit=views.OPTIONS_LIMIT, team_ids=mine
+        parents = queries.parent_candidates(
+            db_session=s,
+            clock=_clock(ctx),
+            query=query,
+            limit=modals.OPTIONS_LIMIT,
+            team_ids=mine,
+            cycle_key=cycle_key,
         )
-    return views.parent_options(parents, query=query, my_team_ids=mine)
+    return modals.parent_options(parents, query=query, my_team_ids=mine)
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, Any]:
@@ -236,20 +314,6 @@ def _selected(values: dict[str, Any], field: str) -> str | None:
     return str(option["value"]) if option else None
 
 
-def _notify(
-    ctx: AppContext, client: WebClient, user_id: str, channel_id: str | None, payload: dict[str, Any]
-) -> None:
-    """A confirmation after a modal: ephemeral where it was started, else a DM."""
-    body = {k: v for k, v in payload.items() if k in ("text", "blocks")}
-    try:
-        if channel_id and not channel_id.startswith("D"):
-            client.chat_postEphemeral(channel=channel_id, user=user_id, **body)
-        else:
-            client.chat_postMessage(channel=user_id, **body)
-    except Exception:
-        log.exception("could not confirm to %s", user_id)
-
-
 def _refresh_home(ctx: AppContext, client: WebClient, user_id: str) -> None:
     from bot.home.slack import publish
 
@@ -261,9 +325,24 @@ def _refresh_home(ctx: AppContext, client: WebClient, user_id: str) -> None:
 
 def home_section(ctx: AppContext, user_id: str) -> list[dict[str, Any]]:
     clock = _clock(ctx)
-    with ctx.db.session() as s:
-        states = service.objectives_of(db_session=s, owner_id=user_id, clock=clock)
-    return views.home_section(states, cycle_line=_cycle_line(ctx, clock.current().key))
+    current = clock.current()
+    with ctx.db.engine.connect() as conn:
+        states = service.objectives_of(db_session=conn, owner_id=user_id, clock=clock)
+    reviewing = current.key if review.in_review_week(clock, current) else None
+    return views.home_section(states, cycle_line=_cycle_line(clock, current.key), review=reviewing)
+
+
+def read_checkin(values: dict[str, Any]) -> tuple[float, Mode, str]:
+    """The check-in modal's value or progress (exactly one), and which field an error belongs to."""
+    raw_value, raw_progress = _text(values, Field.VALUE).strip(), _text(values, Field.PROGRESS).strip()
+    if raw_value and raw_progress:
+        raise UserError("Fill in a new value or a progress, not both.")
+    if raw_progress:
+        return p.parse_progress(raw_progress), Mode.PROGRESS, Field.PROGRESS.value
+    if not raw_value:
+        raise UserError("Give a new value (or a progress, a share of the way).")
+    number, percent = p.parse_value(raw_value)
+    return number, Mode.PERCENT if percent else Mode.VALUE, Field.VALUE.value
 
 
 # ---- registration ----------------------------------------------------------------------------
@@ -271,21 +350,33 @@ def home_section(ctx: AppContext, user_id: str) -> list[dict[str, Any]]:
 
 def register(app: App, ctx: AppContext) -> None:
     ctx.add_home_section(10, home_section)
+    review_slack.register(app, ctx)
 
     @guarded
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         parsed = p.parse(command.get("text"))
-        if isinstance(parsed.request, p.NewModal):
-            open_new_modal(
-                ctx,
-                client,
-                trigger_id=command["trigger_id"],
-                user_id=command["user_id"],
-                channel_id=command.get("channel_id"),
-            )
+        if isinstance(parsed.request, p.NewModal | p.WriteReview):
+            if isinstance(parsed.request, p.NewModal):
+                open_new_modal(
+                    ctx,
+                    client,
+                    trigger_id=command["trigger_id"],
+                    user_id=command["user_id"],
+                    channel_id=command.get("channel_id"),
+                    cycle=parsed.request.cycle,
+                )
+            else:
+                review_slack.open_review_modal(
+                    ctx,
+                    client,
+                    trigger_id=command["trigger_id"],
+                    user_id=command["user_id"],
+                    objective_id=parsed.request.objective_id,
+                    channel_id=command.get("channel_id"),
+                )
             ack()
             return
-        ack(**answer(ctx, command["user_id"], parsed))
+        ack(**answer(ctx, command["user_id"], parsed, channel_id=command.get("channel_id")))
 
     app.command("/okr")(on_command)
 
@@ -302,12 +393,12 @@ def register(app: App, ctx: AppContext) -> None:
                     db_session=s, objective=objective, actor_id=user_id, is_admin=ctx.is_admin(user_id)
                 )
             except UserError as err:
-                view = views.notice_modal("Check in", str(err))
+                view = modals.notice_modal("Check in", str(err))
             else:
-                state = scoring.kr_state(kr, clock.elapsed(objective.cycle_key))
+                state = service.kr_state_of(s, kr, objective, clock)
                 container = body.get("container") or {}
                 origin = "home" if container.get("type") == "view" else (body.get("channel") or {}).get("id")
-                view = views.checkin_modal(state, objective, metadata={"channel": origin})
+                view = modals.checkin_modal(state, objective, metadata={"channel": origin})
         client.views_open(trigger_id=body["trigger_id"], view=view)
         ack()
 
@@ -325,7 +416,8 @@ def register(app: App, ctx: AppContext) -> None:
     def on_parent_options(ack: Ack, body: dict[str, Any]) -> None:
         """`block_suggestion` from the create modal's parent picker, answered in the ack."""
         try:
-            options = parent_options(ctx, body["user"]["id"], str(body.get("value") or ""))
+            chosen = _selected(_values(body), Field.CYCLE) or _metadata(body).get("cycle")
+            options = parent_options(ctx, body["user"]["id"], str(body.get("value") or ""), chosen)
         except Exception:
             log.exception("parent options failed")
             options = {"options": []}  # Slack then shows "no results" rather than an error
@@ -340,9 +432,11 @@ def register(app: App, ctx: AppContext) -> None:
         """Post what the user was looking at to the channel, as the same query would answer it."""
         user_id = body["user"]["id"]
         value = body["actions"][0].get("value") or ""
+        channel = (body.get("channel") or {}).get("id")
         try:
+            again = p.parse(value)
             payload = answer(
-                ctx, user_id, p.Parsed(p.parse(value).request, share=True, cycle=p.parse(value).cycle)
+                ctx, user_id, p.Parsed(again.request, share=True, cycle=again.cycle), channel_id=channel
             )
         except UserError as err:
             respond(text=str(err), response_type="ephemeral", replace_original=False)
@@ -368,35 +462,35 @@ def register(app: App, ctx: AppContext) -> None:
         meta = _metadata(body)
         values = _values(body)
         field = Field.VALUE.value
+        clock = _clock(ctx)
         try:
-            value, percent = p.parse_value(_text(values, Field.VALUE))
-            field = Field.CONFIDENCE.value
+            number, mode, field = read_checkin(values)
             confidence_text = _selected(values, Field.CONFIDENCE)
             confidence = p.parse_confidence(confidence_text) if confidence_text else None
             with ctx.db.session() as s:
-                field = Field.VALUE.value
-                service.check_in(
+                result = service.check_in(
                     db_session=s,
                     actor_id=user_id,
                     is_admin=ctx.is_admin(user_id),
                     kr_id=int(meta.get("kr") or 0),
-                    value=value,
-                    percent=percent,
+                    value=number,
+                    mode=mode,
                     confidence=confidence,
                     note=_text(values, Field.NOTE),
+                    clock=clock,
                 )
         except UserError as err:
             target = Field.NOTE.value if "note" in err.message.lower() else field
-            ack(response_action="errors", errors={target: err.message[:150]})
+            ack(**modals.modal_errors({target: err.message}))
             return
         ack()
-        kr_id = int(meta.get("kr") or 0)
         if meta.get("channel") == "home":
             ctx.executor.submit(_refresh_home, ctx, client, user_id)
-        else:
-            ctx.executor.submit(
-                lambda: _notify(ctx, client, user_id, meta.get("channel"), _checked_in_message(ctx, kr_id))
-            )
+            if not (result.understood or result.notes):
+                return  # the refreshed Home shows it; a DM only when there is something to say
+        ctx.executor.submit(
+            lambda: notify(client, user_id, meta.get("channel"), _checked_in_message(ctx, result))
+        )
 
     @app.view(Callback.NEW_OBJECTIVE.value)
     def on_new_submit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -406,29 +500,29 @@ def register(app: App, ctx: AppContext) -> None:
         clock = _clock(ctx)
         errors: dict[str, str] = {}
         krs: list[tuple[str, p.AddKr]] = []
+        title = ""
         try:
-            title = scoring.clean_text(
-                _text(values, Field.TITLE), what="objective title", limit=scoring.TITLE_LIMIT
-            )
+            title = clean_title(_text(values, Field.TITLE), what="objective title", limit=TITLE_LIMIT)
         except UserError as err:
-            errors[Field.TITLE.value] = err.message[:150]
-        for i in range(1, views.MODAL_KR_ROWS + 1):
+            errors[Field.TITLE.value] = err.message
+        for i in range(1, modals.MODAL_KR_ROWS + 1):
             line = _text(values, Field.KR.nth(i)).strip()
             if not line:
                 continue
             try:
                 kr = p.parse_kr_line(line)
-                scoring.clean_text(kr.title, what="key result title", limit=scoring.TITLE_LIMIT)
-                scoring.check_target(kr.start, kr.target)
+                clean_title(kr.title, what="key result title")
+                check_target(kr.start, kr.target)
                 krs.append((Field.KR.nth(i), kr))
             except UserError as err:
-                errors[Field.KR.nth(i)] = err.message[:150]
+                errors[Field.KR.nth(i)] = err.message
+        cycle_key = _selected(values, Field.CYCLE) or meta.get("cycle") or clock.current().key
         if errors:
-            ack(response_action="errors", errors=errors)
+            ack(**modals.modal_errors(errors))
             return
         team_id = _selected(values, Field.TEAM)
         parent_id = _selected(values, Field.PARENT)
-        field = Field.PARENT.value
+        field = Field.PARENT.value if parent_id else Field.TITLE.value
         try:
             with ctx.db.session() as s:
                 team = service.get_team(db_session=s, team_id=int(team_id)) if team_id else None
@@ -440,7 +534,9 @@ def register(app: App, ctx: AppContext) -> None:
                     team=team,
                     parent_id=int(parent_id) if parent_id else None,
                     description=_text(values, Field.DESCRIPTION),
+                    cycle_key=str(cycle_key),
                     is_admin=ctx.is_admin(user_id),
+                    require_open=True,
                 )
                 for field, kr in krs:  # noqa: B007 (on failure, `field` names the bad row)
                     service.add_key_result(
@@ -453,9 +549,10 @@ def register(app: App, ctx: AppContext) -> None:
                         start=kr.start,
                         unit=kr.unit,
                         weight=kr.weight,
+                        clock=clock,
                     )
         except UserError as err:
-            ack(response_action="errors", errors={field: err.message[:150]})
+            ack(**modals.modal_errors({field: err.message}))
             return
         ack()
         objective_id = objective.id or 0
@@ -463,6 +560,6 @@ def register(app: App, ctx: AppContext) -> None:
         def confirm() -> None:
             with ctx.db.session() as s:
                 state = service.objective_detail(db_session=s, objective_id=objective_id, clock=clock)
-            _notify(ctx, client, user_id, meta.get("channel"), views.created_from_modal(state))
+            notify(client, user_id, meta.get("channel"), views.created_from_modal(state))
 
         ctx.executor.submit(confirm)

@@ -1,4 +1,5 @@
-"""Block Kit for /okr: pure functions from service results to message, modal and Home payloads.
+"""Block Kit for /okr: pure functions from service results to message and Home payloads
+(modals are in `modals.py`, the cycle review in `review_views.py`).
 
 Every builder keeps within Slack's limits (50 blocks a message, 100 a modal or Home, 3,000
 characters a section): long lists end with "and N more" and a command to drill down.
@@ -6,40 +7,48 @@ characters a section): long lists end with "and N more" and a command to drill d
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.common import views
 from bot.common.ids import Kind, format_id
-from bot.okrs.actions import Action, Callback, Field
+from bot.okrs.actions import Action
+from bot.okrs.checks import fmt_number, fmt_value
 from bot.okrs.csv_io import IMPORT_AUTHOR
-from bot.okrs.scoring import KrState, ObjectiveState, Status, fmt_number
-from bot.okrs.service import CycleInfo, History, RiskItem, SearchHit, Tree, TreeNode
+from bot.okrs.queries import CycleInfo, History, RiskItem, SearchHit, Tree, TreeNode
+from bot.okrs.scoring import CycleSpan, KrState, ObjectiveState, Status
 from storage.models import Team
 from storage.models.okrs import Objective
 
 Block = views.Block
-MODAL_KR_ROWS = 5
-OPTIONS_LIMIT = 100  # Slack's most options in a block_suggestion answer
 # Leave room for the header, the footer and the share button.
 MESSAGE_BUDGET = views.MESSAGE_BLOCK_LIMIT - 4
 
 HELP = [
     ("/okr  ·  /okr mine", "your objectives and key results in the current cycle"),
-    ("/okr @user  ·  /okr team <name>  ·  /okr O-12", "someone's, a team's, or one objective"),
+    ("/okr @user [@user…]  ·  /okr team <name>  ·  /okr O-12", "people's, a team's, or one objective"),
     ("/okr tree [team]", "the alignment tree from company objectives down"),
-    ("/okr new", "create an objective in a form"),
-    ("/okr new <title> [team:<name>] [parent:O-n]", "quick create"),
-    ("/okr kr O-n <title> target:<number> [start:<number>] [unit:<text>]", "add a key result"),
-    ("/okr checkin KR-n <value>[%] [confidence:<1-10>] [note…]", "record progress"),
+    ("/okr new [cycle:<key>]", "create an objective in a form"),
+    ("/okr new <title> [team:<name>] [parent:O-n] [cycle:<key>]", "quick create"),
+    (
+        "/okr kr O-n <title> target:<number> [start:<number>] [unit:<text>] [weight:<0–1>]",
+        "add a key result (weight: its share of the objective)",
+    ),
+    ("/okr checkin KR-n <value> [confidence:<1-10>] [note…]", "record progress"),
+    ("/okr checkin KR-n progress:<0–100>% [note…]", "record progress as a share of the way"),
     ("/okr history KR-n  ·  /okr search <words>", "a key result's check-ins; search titles and notes"),
     ("/okr cycle  ·  /okr atrisk [team]", "the current cycle with days left; key results at risk"),
+    ("/okr review [team] [cycle:<key>]", "the cycle review (复盘): scores, met and missed, reflections"),
+    ("/okr review write [O-n]", "give final scores and write your reflections"),
+    ("/okr review subscribe [team]  ·  unsubscribe [team]", "post the review here on the cycle's last day"),
+    ("/okr carry KR-n", "carry an unfinished key result over into the next cycle"),
 ]
 
 STATUS_ICON = {
+    Status.DONE: ":white_check_mark:",
     Status.ON_TRACK: ":large_green_circle:",
     Status.AT_RISK: ":large_yellow_circle:",
     Status.OFF_TRACK: ":red_circle:",
+    Status.NOT_STARTED: ":white_circle:",
 }
 
 
@@ -47,10 +56,19 @@ def help_message() -> dict[str, Any]:
     return views.help_message(
         "/okr — objectives and key results",
         HELP,  # escaped by the shared helper
-        "Every OKR is visible to everyone; add `share` to post in the channel. "
-        "`60%` in a check-in means 60% of the way unless the KR is measured in %. "
+        "Every OKR is visible to everyone; add `share` (first or last word) to post in the channel. "
+        "On a key result measured in %, `60%` is the value 60%; a share of the way is "
+        "`progress:60%` (or `60% of the way`). "
         "Read-only forms also take `cycle:2026-09` for another cycle.",
     )
+
+
+def add_context(payload: dict[str, Any], text: str) -> dict[str, Any]:
+    """One more context line on a message, above its Share button (e.g. what was ignored)."""
+    blocks = list(payload.get("blocks") or [])
+    at = len(blocks) - 1 if blocks and blocks[-1].get("type") == "actions" else len(blocks)
+    blocks.insert(at, views.context(text))
+    return payload | {"blocks": blocks[: views.MESSAGE_BLOCK_LIMIT]}
 
 
 # ---- small pieces ----------------------------------------------------------------------------
@@ -65,9 +83,12 @@ def esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_BARS = ["`" + "▓" * i + "░" * (10 - i) + "`" for i in range(11)]
+
+
 def bar(progress: float, width: int = 10) -> str:
     filled = round(max(0.0, min(1.0, progress)) * width)
-    return "`" + "▓" * filled + "░" * (width - filled) + "`"
+    return _BARS[filled] if width == 10 else "`" + "▓" * filled + "░" * (width - filled) + "`"
 
 
 def badge(status: Status | None) -> str:
@@ -76,13 +97,27 @@ def badge(status: Status | None) -> str:
     return f"{STATUS_ICON[status]} {status.value}"
 
 
+def weight_label(k: KrState) -> str:
+    """` · weight 0.4` next to a KR: its weight as set, and its real share when that differs."""
+    set_weight = k.kr.weight
+    if set_weight is None:  # equal shares say nothing; next to set weights, the share it gets
+        return f" · weight {fmt_number(round(k.weight, 2))} (not set)" if k.weighted else ""
+    shown = f" · weight {fmt_number(round(set_weight, 3))}"
+    if abs(set_weight - k.weight) > 0.005:
+        shown += f" (counts {fmt_number(round(k.weight, 2))})"
+    return shown
+
+
+def confidence_label(k: KrState) -> str:
+    if k.confidence is not None:
+        return f" · confidence {k.confidence}/10"
+    if k.stale_confidence:
+        return f" · confidence {k.kr.confidence}/10 (over 14 days old, not counted)"
+    return ""
+
+
 def value(number: float, unit: str) -> str:
-    unit = unit.strip()
-    if not unit:
-        return fmt_number(number)
-    if unit in ("%", "$", "€", "£"):
-        return f"{unit}{fmt_number(number)}" if unit != "%" else f"{fmt_number(number)}%"
-    return f"{fmt_number(number)} {esc(unit)}"
+    return fmt_value(number, unit)
 
 
 def who(user_id: str) -> str:
@@ -91,11 +126,11 @@ def who(user_id: str) -> str:
 
 def kr_line(k: KrState) -> str:
     kr = k.kr
-    conf = f" · confidence {kr.confidence}/10" if kr.confidence is not None else ""
     return (
         f"`{k.ref}` {esc(kr.title)}\n"
         f"{bar(k.progress)} {round(k.progress * 100)}% · {value(kr.current, kr.unit)} "
-        f"(from {value(kr.start, kr.unit)} to {value(kr.target, kr.unit)}){conf} · {badge(k.status)}"
+        f"(from {value(kr.start, kr.unit)} to {value(kr.target, kr.unit)}){weight_label(k)}"
+        f"{confidence_label(k)} · {badge(k.status)}"
     )
 
 
@@ -103,9 +138,11 @@ def objective_line(s: ObjectiveState) -> str:
     o = s.objective
     team = f"{esc(s.team.name)} · " if s.team else ""
     parent = f" · aligned to `{format_id(Kind.OBJECTIVE, o.parent_id)}`" if o.parent_id else ""
+    warning = f"\n:warning: {esc(s.weights_warning)}" if s.weights_warning else ""
     return (
         f"*`{s.ref}` {esc(o.title)}*\n"
         f"{team}<@{o.owner_id}> · score *{s.score:.1f}* {bar(s.progress)} · {badge(s.status)}{parent}"
+        f"{warning}"
     )
 
 
@@ -276,32 +313,68 @@ def tree_message(tree: Tree, *, share_value: str | None, in_channel: bool = Fals
     return views.message(f"OKR tree {tree.cycle_key}: {tree.total} objectives", blocks, in_channel=in_channel)
 
 
-def history_message(h: History, *, share_value: str | None, in_channel: bool = False) -> dict[str, Any]:
+def _checkin_lines(checkins: list[Any], unit: str) -> list[str]:
+    lines = []
+    for c in checkins:
+        conf = f" · confidence {c.confidence}/10" if c.confidence is not None else ""
+        note = f" — _{esc(c.note)}_" if c.note else ""
+        when = f"<!date^{int(c.at.timestamp())}^{{date_short}}|{c.at:%Y-%m-%d}>"
+        lines.append(f"{when} {value(c.value, unit)}{conf} · {who(c.author_id)}{note}")
+    return lines
+
+
+def history_message(
+    h: History, *, share_value: str | None, in_channel: bool = False, carry_to: CycleSpan | None = None
+) -> dict[str, Any]:
+    """A KR's check-ins, then those of the KRs it continues (carried over from earlier cycles).
+
+    `carry_to`: the cycle it can be carried over into now (adds a Carry over button)."""
     kr = h.kr
     blocks: list[Block] = [
         views.section(kr_line(h.state), accessory=checkin_button(h.state)),
         views.context(
             f"Part of `{format_id(Kind.OBJECTIVE, h.objective.id or 0)}` {esc(h.objective.title)} · "
-            f"<@{h.objective.owner_id}>"
+            f"<@{h.objective.owner_id}> · cycle {h.objective.cycle_key}"
         ),
     ]
     if not h.checkins:
         blocks.append(views.section("No check-ins yet."))
-    lines = []
-    for c in h.checkins:
-        conf = f" · confidence {c.confidence}/10" if c.confidence is not None else ""
-        note = f" — _{esc(c.note)}_" if c.note else ""
-        when = f"<!date^{int(c.at.timestamp())}^{{date_short}}|{c.at:%Y-%m-%d}>"
-        lines.append(f"{when} {value(c.value, kr.unit)}{conf} · {who(c.author_id)}{note}")
+    lines = _checkin_lines(h.checkins, kr.unit)
     if lines:
         blocks.append(views.section(f"*Check-ins ({h.total})*"))
         blocks.extend(views.sections("\n".join(lines)))
     if h.total > len(h.checkins):
         blocks.append(views.context(f"…and {h.total - len(h.checkins)} older check-ins (all are kept)."))
+    for e in h.earlier:
+        ref = format_id(Kind.KEY_RESULT, e.kr.id or 0)
+        head = (
+            f"*Carried over from `{ref}` in cycle {e.cycle_key}* — {value(e.kr.current, e.kr.unit)} "
+            f"(from {value(e.kr.start, e.kr.unit)} to {value(e.kr.target, e.kr.unit)}), "
+            f"{e.total} check-in{'s' if e.total != 1 else ''}"
+        )
+        blocks.append(views.section(head))
+        if e.checkins:
+            more = (
+                f"\n…and {e.total - len(e.checkins)} more — `/okr history {ref}`"
+                if e.total > len(e.checkins)
+                else ""
+            )
+            blocks.extend(views.sections("\n".join(_checkin_lines(e.checkins, e.kr.unit)) + more))
+    for later, cycle in h.carried_to:
+        ref = format_id(Kind.KEY_RESULT, later.id or 0)
+        blocks.append(
+            views.context(f":arrow_right: Carried over to `{ref}` in cycle {cycle} — `/okr history {ref}`")
+        )
+    if carry_to is not None and not h.carried_to:
+        blocks.append(views.actions(carry_button(h.state, carry_to)))
     blocks = blocks[:MESSAGE_BUDGET]
     if not in_channel:
         blocks.extend(share_actions(share_value))
     return views.message(f"{h.state.ref} {kr.title}: {fmt_number(kr.current)}", blocks, in_channel=in_channel)
+
+
+def carry_button(k: KrState, to: CycleSpan) -> Block:
+    return views.button(f"Carry {k.ref} over to {to.key}", Action.CARRY.for_id(k.kr.id or 0), str(k.kr.id))
 
 
 def search_message(
@@ -335,6 +408,10 @@ def search_message(
     return views.message(f"{total} OKRs match {words}", blocks, in_channel=in_channel)
 
 
+def _day(when: Any) -> str:
+    return f"<!date^{int(when.timestamp())}^{{date_short}}|{when:%Y-%m-%d}>"
+
+
 def cycle_message(info: CycleInfo, *, in_channel: bool = False) -> dict[str, Any]:
     span = info.span
     text = (
@@ -343,9 +420,24 @@ def cycle_message(info: CycleInfo, *, in_channel: bool = False) -> dict[str, Any
         f"{round(info.elapsed * 100)}% elapsed\n"
         f"{info.objectives} objectives · {info.key_results} key results"
     )
-    return views.message(
-        f"Cycle {span.key}: {info.days_left} days left", [views.section(text)], in_channel=in_channel
-    )
+    blocks: list[Block] = [views.section(text)]
+    lines = []
+    if info.review_opens is not None:
+        lines.append(
+            f"Cycle review (复盘): owners are asked from {_day(info.review_opens)}; the review is posted on "
+            f"{span.last_day:%b %-d} — `/okr review`"
+        )
+    if info.next_span is not None and info.drafting_opens is not None:
+        if info.drafting_open:
+            lines.append(
+                f"Cycle {info.next_span.key} is open for drafting: "
+                f"`/okr new &lt;title&gt; cycle:{info.next_span.key}`"
+            )
+        else:
+            lines.append(f"Cycle {info.next_span.key} opens for drafting on {_day(info.drafting_opens)}")
+    if lines:
+        blocks.append(views.context("\n".join(lines)))
+    return views.message(f"Cycle {span.key}: {info.days_left} days left", blocks, in_channel=in_channel)
 
 
 def at_risk_message(
@@ -383,7 +475,7 @@ def at_risk_message(
     return views.message(f"{len(items)} KRs at risk{scope}", blocks, in_channel=in_channel)
 
 
-def objective_created(o: Objective) -> dict[str, Any]:
+def objective_created(o: Objective, *, in_channel: bool = False) -> dict[str, Any]:
     ref = format_id(Kind.OBJECTIVE, o.id or 0)
     parent = f", aligned to `{format_id(Kind.OBJECTIVE, o.parent_id)}`" if o.parent_id else ""
     return views.message(
@@ -394,36 +486,53 @@ def objective_created(o: Objective) -> dict[str, Any]:
             ),
             views.context(
                 f"Add key results: `/okr kr {ref} &lt;title&gt; target:&lt;number&gt; "
-                "[start:&lt;number&gt;] [unit:&lt;text&gt;]`"
+                "[start:&lt;number&gt;] [unit:&lt;text&gt;] [weight:&lt;0–1&gt;]`"
             ),
         ],
+        in_channel=in_channel,
     )
 
 
-def kr_added(k: KrState, objective: Objective) -> dict[str, Any]:
-    return views.message(
-        f"Added {k.ref} to {format_id(Kind.OBJECTIVE, objective.id or 0)}",
-        [
-            views.section(
-                f":white_check_mark: Added to `{format_id(Kind.OBJECTIVE, objective.id or 0)}` "
-                f"{esc(objective.title)}:\n{kr_line(k)}",
-                accessory=checkin_button(k),
-            )
-        ],
-    )
-
-
-def checked_in(k: KrState, objective: ObjectiveState) -> dict[str, Any]:
-    return views.message(
-        f"Checked in {k.ref}: {fmt_number(k.kr.current)}",
-        [
-            views.section(f":white_check_mark: Checked in.\n{kr_line(k)}", accessory=checkin_button(k)),
+def kr_added(k: KrState, objective: ObjectiveState, *, in_channel: bool = False) -> dict[str, Any]:
+    blocks: list[Block] = [
+        views.section(
+            f":white_check_mark: Added to `{objective.ref}` {esc(objective.objective.title)}:\n{kr_line(k)}",
+            accessory=checkin_button(k),
+        )
+    ]
+    if objective.weights_warning:
+        blocks.append(
             views.context(
-                f"`{objective.ref}` {esc(objective.objective.title)} · score *{objective.score:.1f}* "
-                f"{bar(objective.progress)} · {badge(objective.status)}"
-            ),
-        ],
+                f":warning: `{objective.ref}`: {esc(objective.weights_warning)} — "
+                "weights are each key result's share of the objective (0–1) and should sum to 1."
+            )
+        )
+    return views.message(f"Added {k.ref} to {objective.ref}", blocks, in_channel=in_channel)
+
+
+def checked_in(
+    k: KrState,
+    objective: ObjectiveState,
+    *,
+    understood: str | None = None,
+    notes: list[str] | None = None,
+    in_channel: bool = False,
+) -> dict[str, Any]:
+    """The confirmation: the KR as it is now, how the input was read, and anything unusual."""
+    blocks: list[Block] = [
+        views.section(f":white_check_mark: Checked in.\n{kr_line(k)}", accessory=checkin_button(k))
+    ]
+    said = [f":information_source: {understood}"] if understood else []
+    said += [f":warning: {n}" for n in notes or []]
+    if said:
+        blocks.append(views.context("\n".join(said)))
+    blocks.append(
+        views.context(
+            f"`{objective.ref}` {esc(objective.objective.title)} · score *{objective.score:.1f}* "
+            f"{bar(objective.progress)} · {badge(objective.status)}"
+        )
     )
+    return views.message(f"Checked in {k.ref}: {fmt_number(k.kr.current)}", blocks, in_channel=in_channel)
 
 
 def created_from_modal(s: ObjectiveState) -> dict[str, Any]:
@@ -433,192 +542,26 @@ def created_from_modal(s: ObjectiveState) -> dict[str, Any]:
     )
 
 
-# ---- modals ----------------------------------------------------------------------------------
-
-
-def _text_input(
-    field: str,
-    label: str,
-    *,
-    optional: bool = False,
-    multiline: bool = False,
-    max_length: int | None = None,
-    placeholder: str | None = None,
-    initial: str | None = None,
-) -> Block:
-    element: Block = {"type": "plain_text_input", "action_id": field, "multiline": multiline}
-    if max_length:
-        element["max_length"] = max_length
-    if placeholder:
-        element["placeholder"] = views.plain(placeholder)
-    if initial:
-        element["initial_value"] = initial
-    return {
-        "type": "input",
-        "block_id": field,
-        "label": views.plain(label),
-        "optional": optional,
-        "element": element,
-    }
-
-
-def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": views.plain(text[:75]), "value": value}
-
-
-def parent_option(o: Objective) -> dict[str, Any]:
-    """One objective in the parent picker: `O-12 Title` (cut to Slack's 75 characters), its id."""
-    return _option(f"{oid(o.id)} {o.title}", str(o.id))
-
-
-def parent_options(
-    parents: list[Objective], *, query: str, my_team_ids: set[int] | None = None
-) -> dict[str, Any]:
-    """The answer to the parent picker's `block_suggestion`, within Slack's 100 options.
-
-    A search lists its matches as the service ranked them. The menu as it opens (no query) shows
-    the top of the alignment tree in groups: company objectives, the asker's teams', the rest.
-    """
-    parents = parents[:OPTIONS_LIMIT]
-    if query.strip() or not parents:
-        return {"options": [parent_option(p) for p in parents]}
-    mine = my_team_ids or set()
-    company = [p for p in parents if p.parent_id is None]
-    team_level = [p for p in parents if p.parent_id is not None and p.team_id in mine]
-    rest = [p for p in parents if p.parent_id is not None and p.team_id not in mine]
-    groups = [
-        {"label": views.plain(label), "options": [parent_option(p) for p in group]}
-        for label, group in (("Company and top level", company), ("Your teams", team_level), ("Other", rest))
-        if group
-    ]
-    return {"option_groups": groups}
-
-
-def new_objective_modal(
-    *,
-    teams: list[Team],
-    with_parent: bool,
-    cycle_key: str,
-    metadata: dict[str, Any],
-) -> dict[str, Any]:
-    """Objective, team, parent and up to five KRs, each in `/okr kr`'s grammar.
-
-    The parent is an `external_select`: Slack asks the app for options as the user types (see
-    `parent_options`), so any objective of the cycle can be found, however many there are.
-    """
-    blocks: list[Block] = [
-        views.context(
-            f"Cycle {cycle_key}. Everyone can read OKRs; you, the parent's owner and admins can change them."
-        ),
-        _text_input(Field.TITLE, "Objective", max_length=200, placeholder="Make checkout effortless"),
-        _text_input(Field.DESCRIPTION, "Why it matters", optional=True, multiline=True, max_length=2000),
-    ]
-    if teams:
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": Field.TEAM.value,
-                "optional": True,
-                "label": views.plain("Team"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": Field.TEAM.value,
-                    "placeholder": views.plain("Choose a team"),
-                    "options": [_option(t.name, str(t.id)) for t in teams[:100]],
-                },
-            }
-        )
-    if with_parent:
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": Field.PARENT.value,
-                "optional": True,
-                "label": views.plain("Aligned to (parent objective)"),
-                "element": {
-                    "type": "external_select",
-                    "action_id": Field.PARENT.value,
-                    "placeholder": views.plain("Search by O-n or title"),
-                    "min_query_length": 0,
-                },
-                "hint": views.plain("Type O-12 or words of its title. Also: `/okr new <title> parent:O-n`."),
-            }
-        )
-    for i in range(1, MODAL_KR_ROWS + 1):
-        blocks.append(
-            _text_input(
-                Field.KR.nth(i),
-                f"Key result {i}",
-                optional=True,
-                max_length=400,
-                placeholder="Cut p95 checkout latency target:100 start:300 unit:ms" if i == 1 else None,
-            )
-        )
-    blocks.append(
-        views.context(
-            "Key result: `&lt;title&gt; target:&lt;number&gt; [start:&lt;number&gt;] [unit:&lt;text&gt;] "
-            "[weight:&lt;number&gt;]`"
-        )
-    )
-    return {
-        "type": "modal",
-        "callback_id": Callback.NEW_OBJECTIVE.value,
-        "title": views.plain("New objective"),
-        "submit": views.plain("Create"),
-        "close": views.plain("Cancel"),
-        "private_metadata": json.dumps(metadata)[:3000],
-        "blocks": blocks,
-    }
-
-
-def checkin_modal(k: KrState, objective: Objective, *, metadata: dict[str, Any]) -> dict[str, Any]:
-    kr = k.kr
-    unit = f" ({kr.unit})" if kr.unit else ""
-    confidence: Block = {
-        "type": "input",
-        "block_id": Field.CONFIDENCE.value,
-        "optional": True,
-        "label": views.plain("Confidence (1–10)"),
-        "element": {
-            "type": "static_select",
-            "action_id": Field.CONFIDENCE.value,
-            "placeholder": views.plain("How likely is the target?"),
-            "options": [_option(str(n), str(n)) for n in range(1, 11)],
-        },
-    }
-    if kr.confidence is not None:
-        confidence["element"]["initial_option"] = _option(str(kr.confidence), str(kr.confidence))
-    return {
-        "type": "modal",
-        "callback_id": Callback.CHECKIN.value,
-        "title": views.plain("Check in"),
-        "submit": views.plain("Save"),
-        "close": views.plain("Cancel"),
-        "private_metadata": json.dumps(metadata | {"kr": kr.id})[:3000],
-        "blocks": [
-            views.section(kr_line(k)),
-            views.context(f"`{format_id(Kind.OBJECTIVE, objective.id or 0)}` {esc(objective.title)}"),
-            _text_input(
-                Field.VALUE,
-                f"New value{unit}",
-                max_length=40,
-                placeholder=f"now {fmt_number(kr.current)}, target {fmt_number(kr.target)}; or a share: 60%",
-            ),
-            confidence,
-            _text_input(Field.NOTE, "Note", optional=True, multiline=True, max_length=2000),
-        ],
-    }
-
-
 # ---- App Home --------------------------------------------------------------------------------
 
 
-def home_section(states: list[ObjectiveState], *, cycle_line: str, limit: int = 40) -> list[Block]:
-    """ "My OKRs" on the App Home: every KR with a Check-in button, within `limit` blocks."""
+def home_section(
+    states: list[ObjectiveState], *, cycle_line: str, review: str | None = None, limit: int = 40
+) -> list[Block]:
+    """ "My OKRs" on the App Home: every KR with a Check-in button, within `limit` blocks; in the
+    review week, a line and a button to write the cycle review (`review` is the cycle's key)."""
     blocks: list[Block] = [
         views.section("*My OKRs*", accessory=views.button("New objective", Action.NEW.value)),
         views.context(cycle_line),
     ]
+    if review and states:
+        blocks.append(
+            views.section(
+                f":memo: Cycle {review} ends soon — give your key results their final scores and "
+                "write what worked, what didn't and what next.",
+                accessory=views.button("Write the review", Action.REVIEW.for_id(review), review),
+            )
+        )
     if not states:
         blocks.append(views.section("You have no objectives in this cycle yet. Create one with `/okr new`."))
         return blocks
@@ -630,13 +573,3 @@ def home_section(states: list[ObjectiveState], *, cycle_line: str, limit: int = 
 
 def cycle_line(info_key: str, days_left: int) -> str:
     return f"Cycle {info_key} · {days_left} day{'s' if days_left != 1 else ''} left"
-
-
-def notice_modal(title: str, text: str) -> dict[str, Any]:
-    """A small modal for answers to a button click, which work the same from a message or the Home."""
-    return {
-        "type": "modal",
-        "title": views.plain(title[:24]),
-        "close": views.plain("Close"),
-        "blocks": [views.section(f":warning: {text}")],
-    }

@@ -25,8 +25,9 @@ Act as a Slack user; the bot's answers are printed after each line.
   as <U…|name>              switch user          in <#channel|C…>   switch channel
   home                      open the App Home tab
   click <label|action_id>   click the newest visible button with that label
-  select <action_id> <value>   pick an option in a select menu (a search menu: what you type)
-  search <action_id> [text] list what a search menu (external select) offers for the text
+  select <menu> <value>     pick an option in a select menu, named by its label or action_id
+                            (a search menu: what you type)
+  search <menu> [text]      list what a search menu (external select) offers for the text
   submit a=1; b=two         submit the open modal (fields by label, block_id or action_id)
   close                     close the open modal
   shortcut <callback_id> <ts|last>   run a message shortcut on a message
@@ -249,17 +250,19 @@ class DemoShell:
         return self._after(self.sim.click_button(self.user_id, self._need(rest, "click <label|action_id>")))
 
     def _select(self, rest: str) -> bool:
-        parts = self._need(rest, "select <action_id> <value>").split(maxsplit=1)
-        if len(parts) < 2:
-            raise ValueError("usage: select <action_id> <value>")
-        delivery = self.sim.select(self.user_id, parts[0], parts[1].strip())
+        menu, value = self.sim.split_menu(self.user_id, self._need(rest, "select <menu> <value>"))
+        if not value:
+            raise ValueError("usage: select <menu> <value>")
+        delivery = self.sim.select(self.user_id, menu, value)
         if delivery is None:
-            self._say(f"selected {parts[1].strip()}")
+            self._say(f"selected {value}")
         return self._after(delivery)
 
     def _search(self, rest: str) -> bool:
-        parts = self._need(rest, "search <action_id> [text]").split(maxsplit=1)
-        options = self.sim.suggest(self.user_id, parts[0], parts[1].strip() if len(parts) > 1 else "")
+        menu, text = self.sim.split_menu(
+            self.user_id, self._need(rest, "search <menu> [text]"), external=True
+        )
+        options = self.sim.suggest(self.user_id, menu, text)
         self._say("\n".join(text_of(o.get("text")) for o in options) or "(no options)")
         return True
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.okrs import csv_io, scoring
+from bot.okrs import csv_io, queries, scoring
 from bot.okrs import service as svc
 from storage.db import Database
 from storage.migrate import upgrade
@@ -15,11 +15,11 @@ from storage.models import Team
 pytestmark = pytest.mark.postgres
 CLOCK = scoring.Clock(months=2, fixed_now=datetime(2026, 11, 22, 12, tzinfo=UTC))
 CSV = (
-    "cycle,team,owner,objective,parent_objective,key_result,start,target,unit,current\n"
-    "2026-11,company,U0MAYA,Grow,,Revenue,100,200,k$,130\n"
-    "2026-11,growth,U0LENA,Activate “new” teams,Grow,Latency,300,100,ms,250\n"
-    "2026-11,growth,U0LENA,Activate “new” teams,Grow,Activation,10,50,%,20.5\n"
-    "2026-11,growth,U0LENA,No KRs yet,Grow,,,,,\n"
+    "cycle,team,owner,objective,parent_objective,key_result,start,target,unit,current,weight\n"
+    "2026-11,company,U0MAYA,Grow,,Revenue,100,200,k$,130,\n"
+    "2026-11,growth,U0LENA,Activate “new” teams,Grow,Latency,300,100,ms,250,0.25\n"
+    "2026-11,growth,U0LENA,Activate “new” teams,Grow,Activation,10,50,%,20.5,0.75\n"
+    "2026-11,growth,U0LENA,No KRs yet,Grow,,,,,,\n"
 )
 
 
@@ -36,11 +36,11 @@ def test_okrs_on_postgresql(pg_url: str) -> None:
             mine = svc.objectives_of(db_session=s, owner_id="U0LENA", clock=CLOCK)
             growth = svc.find_team(db_session=s, name="GROWTH")
             team = svc.objectives_of_team(db_session=s, team=growth, clock=CLOCK)
-            hits, total = svc.search(db_session=s, words="latency", clock=CLOCK)
+            hits, total = queries.search(db_session=s, words="latency", clock=CLOCK)
             # The parent picker's ranked search (CASE, CAST of the id, escaped LIKE) and its opening list.
-            picked = svc.parent_candidates(db_session=s, clock=CLOCK, query="o-1")
-            activ = svc.parent_candidates(db_session=s, clock=CLOCK, query="activ")
-            opening = svc.parent_candidates(db_session=s, clock=CLOCK, team_ids={growth.id or 0})
+            picked = queries.parent_candidates(db_session=s, clock=CLOCK, query="o-1")
+            activ = queries.parent_candidates(db_session=s, clock=CLOCK, query="activ")
+            opening = queries.parent_candidates(db_session=s, clock=CLOCK, team_ids={growth.id or 0})
             exported = csv_io.export_csv(db_session=s)
             again = csv_io.import_okrs(db_session=s, text=exported, actor_id="U0MAYA", clock=CLOCK)
         assert [(o.objective.title, [k.kr.title for k in o.krs]) for o in mine] == [
@@ -49,6 +49,11 @@ def test_okrs_on_postgresql(pg_url: str) -> None:
         ]
         assert mine[0].team is not None and mine[0].team.name == "Growth"
         assert mine[0].krs[0].progress == pytest.approx(0.25) and mine[0].krs[1].kr.current == 20.5
+        # The hot path's timestamps come from PostgreSQL as epoch seconds: created and checked in at
+        # CLOCK, so the status reads the KRs' own time (none elapsed yet) and the weights count.
+        assert mine[0].krs[0].kr.created_at == pytest.approx(CLOCK.now().timestamp())
+        assert [k.status for k in mine[0].krs] == [scoring.Status.ON_TRACK, scoring.Status.ON_TRACK]
+        assert mine[0].progress == pytest.approx(0.25 * 0.25 + 0.75 * 0.2625)
         assert len(team) == 2 and total == 1 and hits[0].state.objective.title == "Activate “new” teams"
         assert [o.title for o in picked] == ["Grow"] and [o.title for o in activ] == ["Activate “new” teams"]
         assert [o.title for o in opening] == ["Grow", "Activate “new” teams", "No KRs yet"]

@@ -9,8 +9,9 @@ import pytest
 from sqlmodel import select
 
 from bot.common.errors import Forbidden, NotFound, UserError
-from bot.okrs import scoring
+from bot.okrs import checks, queries, scoring
 from bot.okrs import service as svc
+from bot.okrs.checks import Mode
 from bot.okrs.scoring import Status
 from storage.db import Database
 from storage.models import AuditLog, Team
@@ -40,6 +41,7 @@ def org(db: Database) -> dict[str, int]:
         )
         kr = svc.add_key_result(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             objective_id=team_obj.id or 0,
@@ -126,7 +128,7 @@ def test_status_uses_the_cycle_clock(db: Database, org: dict[str, int]) -> None:
     first = scoring.Clock(months=2, fixed_now=datetime(2026, 11, 1, 1, tzinfo=UTC))
     last = scoring.Clock(months=2, fixed_now=datetime(2026, 12, 31, 23, tzinfo=UTC))
     with db.session() as s:
-        svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=10)
+        svc.check_in(db_session=s, clock=CLOCK, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=10)
         early = svc.objectives_of(db_session=s, owner_id="U0LENA", clock=first)[0]
         late = svc.objectives_of(db_session=s, owner_id="U0LENA", clock=last)[0]
     assert early.krs[0].status == Status.ON_TRACK
@@ -152,7 +154,13 @@ def test_permission_matrix(
     def attempt() -> None:
         with db.session() as s:
             svc.check_in(
-                db_session=s, actor_id=actor, is_admin=is_admin, kr_id=org["kr"], value=20, confidence=7
+                db_session=s,
+                clock=CLOCK,
+                actor_id=actor,
+                is_admin=is_admin,
+                kr_id=org["kr"],
+                value=20,
+                confidence=7,
             )
 
     if allowed:
@@ -172,7 +180,13 @@ def test_permission_matrix(
 def test_adding_a_kr_needs_edit_rights(db: Database, org: dict[str, int]) -> None:
     with db.session() as s, pytest.raises(Forbidden):
         svc.add_key_result(
-            db_session=s, actor_id="U0OMAR", is_admin=False, objective_id=org["company"], title="x", target=1
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0OMAR",
+            is_admin=False,
+            objective_id=org["company"],
+            title="x",
+            target=1,
         )
     with db.session() as s:
         assert s.exec(select(KeyResult).where(KeyResult.objective_id == org["company"])).all() == []
@@ -192,10 +206,16 @@ def test_checkin_history_is_never_overwritten(db: Database, org: dict[str, int])
     with db.session() as s:
         for value, conf in ((10, 6), (20, 7), (15, 4)):
             svc.check_in(
-                db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=value, confidence=conf
+                db_session=s,
+                clock=CLOCK,
+                actor_id="U0LENA",
+                is_admin=False,
+                kr_id=org["kr"],
+                value=value,
+                confidence=conf,
             )
     with db.session() as s:
-        h = svc.history(db_session=s, kr_id=org["kr"], clock=CLOCK)
+        h = queries.history(db_session=s, kr_id=org["kr"], clock=CLOCK)
     assert [c.value for c in h.checkins] == [15, 20, 10]
     assert h.total == 3
     assert (h.kr.current, h.kr.confidence) == (15, 4)
@@ -203,9 +223,10 @@ def test_checkin_history_is_never_overwritten(db: Database, org: dict[str, int])
 
 def test_a_backdated_checkin_does_not_replace_the_latest_value(db: Database, org: dict[str, int]) -> None:
     with db.session() as s:
-        svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=30)
+        svc.check_in(db_session=s, clock=CLOCK, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=30)
         svc.check_in(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             kr_id=org["kr"],
@@ -217,10 +238,15 @@ def test_a_backdated_checkin_does_not_replace_the_latest_value(db: Database, org
         assert kr is not None and kr.current == 30
 
 
-def test_percent_checkin_means_share_of_the_way(db: Database, org: dict[str, int]) -> None:
+def test_percent_is_the_unit_on_a_percent_kr_and_progress_is_a_share_of_the_way(
+    db: Database, org: dict[str, int]
+) -> None:
+    """`60%` on a KR in ms is 60% of the way (it cannot be a value there); on a KR in % it is the
+    value; `progress:` is a share of the way on both — and the result says which was understood."""
     with db.session() as s:
         kr = svc.add_key_result(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             objective_id=org["team"],
@@ -231,28 +257,63 @@ def test_percent_checkin_means_share_of_the_way(db: Database, org: dict[str, int
         )
         pct = svc.add_key_result(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             objective_id=org["team"],
             title="share",
+            start=28,
             target=40,
             unit="%",
         )
-        svc.check_in(
-            db_session=s, actor_id="U0LENA", is_admin=False, kr_id=kr.id or 0, value=60, percent=True
-        )
-        svc.check_in(
-            db_session=s, actor_id="U0LENA", is_admin=False, kr_id=pct.id or 0, value=12, percent=True
+        way = svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=kr.id or 0,
+            value=60,
+            mode=Mode.PERCENT,
         )
         assert kr.current == pytest.approx(180)
-        assert pct.current == 12
+        assert "60% of the way from 300 ms to 100 ms: 180 ms" in (way.understood or "")
+        unit = svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=pct.id or 0,
+            value=35,
+            mode=Mode.PERCENT,
+        )
+        assert pct.current == 35 and "is the value 35%" in (unit.understood or "")
+        progress = svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=pct.id or 0,
+            value=50,
+            mode=Mode.PROGRESS,
+        )
+        assert pct.current == 34 and "50% of the way from 28% to 40%: 34%" in (progress.understood or "")
+        plain = svc.check_in(
+            db_session=s, clock=CLOCK, actor_id="U0LENA", is_admin=False, kr_id=pct.id or 0, value=36
+        )
+        assert pct.current == 36 and plain.understood is None and plain.notes == []
 
 
 @pytest.mark.parametrize("confidence", [0, 11, -3])
 def test_confidence_outside_1_to_10_is_refused(db: Database, org: dict[str, int], confidence: int) -> None:
     with db.session() as s, pytest.raises(UserError, match="outside 1–10"):
         svc.check_in(
-            db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=1, confidence=confidence
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=1,
+            confidence=confidence,
         )
     with db.session() as s:
         assert s.exec(select(CheckIn)).all() == []
@@ -261,7 +322,7 @@ def test_confidence_outside_1_to_10_is_refused(db: Database, org: dict[str, int]
 def test_unknown_ids_are_named(db: Database, org: dict[str, int]) -> None:
     with db.session() as s:
         with pytest.raises(NotFound, match="no key result KR-999"):
-            svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=999, value=1)
+            svc.check_in(db_session=s, clock=CLOCK, actor_id="U0LENA", is_admin=False, kr_id=999, value=1)
         with pytest.raises(NotFound, match="no objective O-777"):
             svc.objective_detail(db_session=s, objective_id=777, clock=CLOCK)
         with pytest.raises(NotFound, match="no parent objective O-55"):
@@ -271,13 +332,13 @@ def test_unknown_ids_are_named(db: Database, org: dict[str, int]) -> None:
 @pytest.mark.parametrize("text", ["abc", "", "12x", "nan", "inf", "1e400"])
 def test_values_that_are_not_numbers(text: str) -> None:
     with pytest.raises(UserError, match="not a number|out of range"):
-        scoring.parse_number(text)
+        checks.parse_number(text)
 
 
 def test_numbers_people_type() -> None:
-    assert scoring.parse_number("1,200") == 1200
-    assert scoring.parse_number("-3.5") == -3.5
-    assert scoring.parse_number(" 42 ") == 42
+    assert checks.parse_number("1,200") == 1200
+    assert checks.parse_number("-3.5") == -3.5
+    assert checks.parse_number(" 42 ") == 42
 
 
 # ---- validation of objectives and KRs --------------------------------------------------------
@@ -287,6 +348,7 @@ def test_kr_target_equal_to_start_is_refused(db: Database, org: dict[str, int]) 
     with db.session() as s, pytest.raises(UserError, match="target equals the start"):
         svc.add_key_result(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             objective_id=org["team"],
@@ -326,11 +388,17 @@ def test_a_cycle_of_parents_is_refused(db: Database, org: dict[str, int]) -> Non
         child_id = child.id or 0
     with db.session() as s, pytest.raises(UserError, match="cycle of parents"):
         svc.set_parent(
-            db_session=s, actor_id="U0MAYA", is_admin=True, objective_id=org["company"], parent_id=child_id
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0MAYA",
+            is_admin=True,
+            objective_id=org["company"],
+            parent_id=child_id,
         )
     with db.session() as s, pytest.raises(UserError, match="its own parent"):
         svc.set_parent(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0MAYA",
             is_admin=True,
             objective_id=org["company"],
@@ -348,6 +416,7 @@ def test_search_covers_titles_and_checkin_notes(db: Database, org: dict[str, int
     with db.session() as s:
         svc.check_in(
             db_session=s,
+            clock=CLOCK,
             actor_id="U0LENA",
             is_admin=False,
             kr_id=org["kr"],
@@ -355,10 +424,10 @@ def test_search_covers_titles_and_checkin_notes(db: Database, org: dict[str, int
             note="Onboarding emails shipped",
         )
     with db.session() as s:
-        by_note, total = svc.search(db_session=s, words="onboarding EMAILS", clock=CLOCK)
-        by_title, _ = svc.search(db_session=s, words="grow", clock=CLOCK)
-        nothing, none = svc.search(db_session=s, words="onboarding payroll", clock=CLOCK)
-        wildcard, _ = svc.search(db_session=s, words="%", clock=CLOCK)
+        by_note, total = queries.search(db_session=s, words="onboarding EMAILS", clock=CLOCK)
+        by_title, _ = queries.search(db_session=s, words="grow", clock=CLOCK)
+        nothing, none = queries.search(db_session=s, words="onboarding payroll", clock=CLOCK)
+        wildcard, _ = queries.search(db_session=s, words="%", clock=CLOCK)
     assert [h.state.objective.id for h in by_note] == [org["team"]] and total == 1
     assert "KR-1 note" in by_note[0].matched
     assert [h.state.objective.id for h in by_title] == [org["company"]]
@@ -394,7 +463,8 @@ def test_parent_candidates_rank_what_was_typed(db: Database, org: dict[str, int]
 
     def ids(query: str, **kw: object) -> list[int]:
         with db.session() as s:
-            return [o.id or 0 for o in svc.parent_candidates(db_session=s, clock=CLOCK, query=query, **kw)]
+            found = queries.parent_candidates(db_session=s, clock=CLOCK, query=query, **kw)
+            return [o.id or 0 for o in found]
 
     # Title prefix before substring; company objectives first within a rank; the current cycle only.
     assert ids("activ") == ids("  ACTIV ") == [active, team, activation, reactivate]
@@ -429,7 +499,7 @@ def test_tree_caps_and_counts(db: Database) -> None:
                         db_session=s, actor_id="U0OMAR", clock=CLOCK, title=f"Leaf {k}", parent_id=child.id
                     )
     with db.session() as s:
-        t = svc.tree(db_session=s, clock=CLOCK, roots_shown=2, children_shown=6, grandchildren_shown=3)
+        t = queries.tree(db_session=s, clock=CLOCK, roots_shown=2, children_shown=6, grandchildren_shown=3)
     assert t.total == 4 + 36 + 144
     assert len(t.roots) == 4 and t.roots[0].descendants == 45
     assert t.roots[0].state is not None and t.roots[2].state is None  # not shown → not loaded
@@ -438,11 +508,104 @@ def test_tree_caps_and_counts(db: Database) -> None:
 
 def test_at_risk_lists_the_lagging_krs(db: Database, org: dict[str, int]) -> None:
     with db.session() as s:
-        svc.check_in(db_session=s, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=1, confidence=3)
+        svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=1,
+            confidence=3,
+        )
     with db.session() as s:
-        items = svc.at_risk(db_session=s, clock=CLOCK)
+        items = queries.at_risk(db_session=s, clock=CLOCK)
         growth = s.get(Team, org["growth"])
         assert growth is not None
-        team_items = svc.at_risk(db_session=s, clock=CLOCK, team=growth)
+        team_items = queries.at_risk(db_session=s, clock=CLOCK, team=growth)
     assert [(i.state.kr.id, i.state.status) for i in items] == [(org["kr"], Status.OFF_TRACK)]
     assert len(team_items) == 1
+
+
+def test_a_confidence_lasts_until_the_next_checkin(db: Database, org: dict[str, int]) -> None:
+    """A check-in without a confidence ends the previous one: it is not carried forward."""
+    with db.session() as s:
+        svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=5,
+            confidence=3,
+        )
+        kr = s.get(KeyResult, org["kr"])
+        assert kr is not None and (kr.confidence, kr.confidence_at) == (3, NOW)
+        later = scoring.Clock(months=2, fixed_now=NOW + timedelta(days=1))
+        svc.check_in(db_session=s, clock=later, actor_id="U0LENA", is_admin=False, kr_id=org["kr"], value=6)
+        assert (kr.confidence, kr.confidence_at, kr.last_checkin_at) == (None, None, later.now())
+        state = svc.objective_detail(db_session=s, objective_id=org["team"], clock=later).krs[0]
+    assert state.confidence is None and not state.stale_confidence
+
+
+def test_stored_times_follow_the_clock(db: Database, org: dict[str, int]) -> None:
+    """The app's clock, not the machine's, stamps what is stored (the demo's `clock` moves both)."""
+    moved = scoring.Clock(months=2, fixed_now=datetime(2026, 12, 24, 9, tzinfo=UTC))
+    with db.session() as s:
+        objective = svc.create_objective(db_session=s, actor_id="U0LENA", clock=moved, title="Later")
+        kr = svc.add_key_result(
+            db_session=s,
+            clock=moved,
+            actor_id="U0LENA",
+            is_admin=False,
+            objective_id=objective.id or 0,
+            title="k",
+            target=3,
+        )
+        result = svc.check_in(
+            db_session=s, clock=moved, actor_id="U0LENA", is_admin=False, kr_id=kr.id or 0, value=1
+        )
+    assert objective.created_at == kr.created_at == result.entry.at == moved.now()
+
+
+def test_activity_for_digests(db: Database, org: dict[str, int]) -> None:
+    """Check-ins since a time, top movers and KRs quiet for 7 days — what the digests list."""
+    from bot.okrs import activity
+
+    week_ago = NOW - timedelta(days=7)
+    with db.session() as s:
+        other = svc.add_key_result(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            objective_id=org["team"],
+            title="Quiet one",
+            target=10,
+        )
+        svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=10,
+            at=NOW - timedelta(days=10),
+        )
+        svc.check_in(
+            db_session=s,
+            clock=CLOCK,
+            actor_id="U0LENA",
+            is_admin=False,
+            kr_id=org["kr"],
+            value=30,
+            at=NOW - timedelta(days=2),
+        )
+        other_id = other.id or 0
+        other.created_at = NOW - timedelta(days=9)
+    with db.session() as s:
+        recent = activity.checkins_since(db_session=s, clock=CLOCK, since=week_ago)
+        movers = activity.top_movers(db_session=s, clock=CLOCK, since=week_ago)
+        quiet = activity.stale_key_results(db_session=s, clock=CLOCK)
+    assert [e.checkin.value for e in recent] == [30]
+    assert [(m.state.kr.id, round(m.before, 2), round(m.gain, 2)) for m in movers] == [(org["kr"], 0.2, 0.4)]
+    assert [q.state.kr.id for q in quiet] == [other_id]  # created 9 days ago, never checked in

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.okrs import scoring, views
+from bot.okrs import modals, scoring, views
 from storage.models.okrs import KeyResult, Objective
 
 
@@ -52,12 +52,12 @@ def test_parent_options_stay_within_slacks_100() -> None:
         Objective(id=i, cycle_key="2026-11", owner_id="U0OMAR", title="x" * 100, parent_id=2)
         for i in range(4, 150)
     ]
-    opened = views.parent_options(company + ours + others, query="", my_team_ids={7})
+    opened = modals.parent_options(company + ours + others, query="", my_team_ids={7})
     groups = opened["option_groups"]
     assert [g["label"]["text"] for g in groups] == ["Company and top level", "Your teams", "Other"]
-    assert sum(len(g["options"]) for g in groups) == views.OPTIONS_LIMIT
+    assert sum(len(g["options"]) for g in groups) == modals.OPTIONS_LIMIT
     assert groups[0]["options"][0]["text"]["text"] == "O-1 Goal 1" and groups[0]["options"][0]["value"] == "1"
     assert all(len(o["text"]["text"]) <= 75 for g in groups for o in g["options"])
-    searched = views.parent_options(others, query="xx")
-    assert "option_groups" not in searched and len(searched["options"]) == views.OPTIONS_LIMIT
-    assert views.parent_options([], query="") == {"options": []}
+    searched = modals.parent_options(others, query="xx")
+    assert "option_groups" not in searched and len(searched["options"]) == modals.OPTIONS_LIMIT
+    assert modals.parent_options([], query="") == {"options": []}

@@ -8,7 +8,8 @@ Slack would have done so before the bot hears about them.
 
 One module per Slack surface: ``commands.py`` (slash commands), ``events.py`` (Events API),
 ``actions.py`` (block_actions: buttons, selects), ``options.py`` (block_suggestion),
-``state.py`` and ``modals.py`` (view_submission, view_closed), ``shortcuts.py``; ``text.py``
+``state.py`` and ``modals.py`` (view_submission, view_closed), ``shortcuts.py``; ``menus.py``
+names menus by label; ``text.py``
 encodes what a person types, ``transport.py`` delivers to the bot.
 """
 
@@ -18,6 +19,7 @@ from bot.simulator.player.actions import ActionPlayer
 from bot.simulator.player.base import ACK_DEADLINE_SECONDS, VERIFICATION_TOKEN, Delivery, InteractionError
 from bot.simulator.player.commands import CommandPlayer
 from bot.simulator.player.events import EventPlayer
+from bot.simulator.player.menus import MenuFinder
 from bot.simulator.player.modals import ModalPlayer
 from bot.simulator.player.options import EXTERNAL_SELECTS, MAX_SUGGESTED_OPTIONS, OptionsPlayer, Suggest
 from bot.simulator.player.shortcuts import ShortcutPlayer
@@ -41,6 +43,7 @@ class Player(
     CommandPlayer,
     EventPlayer,
     ActionPlayer,
+    MenuFinder,
     OptionsPlayer,
     ModalPlayer,
     ViewState,

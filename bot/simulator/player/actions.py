@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.simulator.player.base import Delivery, PlayerBase
-from bot.simulator.player.elements import _block_elements, _buttons, _find_element, _plain
+from bot.simulator.player.elements import _buttons, _find_element, _plain
 from bot.simulator.workspace import Ephemeral, Message, View
 
 
@@ -170,37 +170,21 @@ class ActionPlayer(PlayerBase):
         return self.click(user_id, action_id, message=obj, block_id=block_id, **sign)
 
     def select(self, user_id: str, action_id: str, selected: str | list[str], **sign: Any) -> Delivery | None:
-        """Choose an option in a select menu. In a modal input block this only changes the view
-        state (Slack sends nothing); elsewhere it sends ``block_actions``. Returns the delivery or None."""
+        """Choose an option in a select menu, named by its action_id or by its label as people see
+        it (`menus.MenuFinder.find_menu`). In a modal input block this only changes the view state
+        (Slack sends nothing); elsewhere it sends ``block_actions``. Returns the delivery or None."""
         user_id = self._resolve_user(user_id)
-        for kind, obj, blocks in self.surfaces(user_id):
-            for block in blocks:
-                elements = _block_elements(block)
-                for element in elements:
-                    if element.get("action_id") != action_id or element.get("type") == "button":
-                        continue
-                    suggest = self._suggester(user_id, kind, obj)
-                    state = self._state_entry(element, selected, block, suggest=suggest)
-                    if kind == "view":
-                        with self.workspace.lock:
-                            obj.state_values.setdefault(block["block_id"], {})[action_id] = state
-                        if block.get("type") == "input" and not block.get("dispatch_action"):
-                            return None
-                    action = {"type": element.get("type"), **{k: v for k, v in state.items() if k != "type"}}
-                    if kind == "view":
-                        return self.click(
-                            user_id, action_id, view=obj, block_id=block["block_id"], action=action, **sign
-                        )
-                    if kind == "ephemeral":
-                        return self.click(
-                            user_id,
-                            action_id,
-                            ephemeral=obj,
-                            block_id=block["block_id"],
-                            action=action,
-                            **sign,
-                        )
-                    return self.click(
-                        user_id, action_id, message=obj, block_id=block["block_id"], action=action, **sign
-                    )
-        raise LookupError(f"no select menu {action_id!r} visible")
+        kind, obj, block, element = self.find_menu(user_id, action_id)  # type: ignore[attr-defined]
+        action_id = str(element.get("action_id"))
+        suggest = self._suggester(user_id, kind, obj)
+        state = self._state_entry(element, selected, block, suggest=suggest)
+        if kind == "view":
+            with self.workspace.lock:
+                obj.state_values.setdefault(block["block_id"], {})[action_id] = state
+            if block.get("type") == "input" and not block.get("dispatch_action"):
+                return None
+        action = {"type": element.get("type"), **{k: v for k, v in state.items() if k != "type"}}
+        where = {"view": "view", "ephemeral": "ephemeral"}.get(kind, "message")
+        return self.click(
+            user_id, action_id, block_id=block["block_id"], action=action, **{where: obj}, **sign
+        )

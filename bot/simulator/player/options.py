@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.simulator.player.base import VERIFICATION_TOKEN, InteractionError, PlayerBase
-from bot.simulator.player.elements import _block_elements, _plain
+from bot.simulator.player.elements import _plain
 from bot.simulator.render import element_options
 from bot.simulator.workspace import APP_ID
 
@@ -29,17 +29,11 @@ class OptionsPlayer(PlayerBase):
         return suggest
 
     def suggest(self, user_id: str, action_id: str, query: str = "", **sign: Any) -> list[dict[str, Any]]:
-        """Type ``query`` into the newest visible external select ``action_id``: the options the
-        bot offers, as Slack's client would list them (option groups flattened)."""
+        """Type ``query`` into the newest visible external select (by action_id or label): the
+        options the bot offers, as Slack's client would list them (option groups flattened)."""
         user_id = self._resolve_user(user_id)
-        for kind, obj, blocks in self.surfaces(user_id):
-            for block in blocks:
-                for element in _block_elements(block):
-                    if element.get("action_id") == action_id and element.get("type") in EXTERNAL_SELECTS:
-                        return self.load_options(
-                            user_id, element, block, query, kind=kind, surface=obj, **sign
-                        )
-        raise LookupError(f"no external select {action_id!r} visible")
+        kind, obj, block, element = self.find_menu(user_id, action_id, external=True)  # type: ignore[attr-defined]
+        return self.load_options(user_id, element, block, query, kind=kind, surface=obj, **sign)
 
     def load_options(
         self,
