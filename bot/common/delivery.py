@@ -60,6 +60,9 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
+
 # This process, as the owner of the claims it makes (a restart is a new owner).
 OWNER = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 MARKER = "flywheel_delivery"
@@ -126,6 +129,7 @@ class Outcome:
     channel: str | None = None
     error: str | None = None
     rate_limited: int = 0  # 429s waited out
+    posted_at: float | None = None  # time.monotonic() when the request that posted it was sent
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -152,17 +156,19 @@ def claim(
     dialect = db_session.get_bind().dialect.name
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     key = key[:255]
+    # Core statements on the session's connection: claims are made by the thousand in a digest run.
+    conn = db_session.connection()
     stmt = (
-        insert(Delivery)
+        insert(_DELIVERIES)
         .values(key=key, kind=kind[:32], status=status[:16], detail=detail[:500], claimed_at=utcnow())
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Delivery.key)  # rowcount is -1 here under psycopg 3; RETURNING is exact
+        .returning(_DELIVERIES.c.key)  # rowcount is -1 here under psycopg 3; RETURNING is exact
     )
-    won = db_session.execute(stmt).first() is not None
+    won = conn.execute(stmt).first() is not None
     if won and message is not None:
         at = now or utcnow()
-        db_session.add(
-            OutboxMessage(
+        conn.execute(
+            _OUTBOX.insert().values(
                 key=key,
                 channel=message.channel[:32],
                 thread_ts=message.thread_ts,
@@ -277,12 +283,18 @@ def send(
     clock: Clock,
     owner: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    recorder: SentRecorder | None = None,
 ) -> Outcome:
-    """Post a claimed message (its outbox row must be ours) and record how it ended."""
+    """Post a claimed message (its outbox row must be ours) and record how it ended.
+
+    With a `recorder`, a successful post is recorded by it, in a batch, so the caller can post the
+    next message at once; until it is, a restart would find the post in the channel anyway.
+    """
     owner = owner or OWNER
     poster = _poster(client)
     waits = 0
     while True:
+        started = time.monotonic()
         try:
             response = poster.chat_postMessage(
                 channel=message.channel,
@@ -299,12 +311,13 @@ def send(
             if status == 429 or code == "ratelimited":
                 waits += 1
                 wait = _retry_after(err)
+                until = time.monotonic() + wait  # the wait starts now, not after the renewal
                 if waits > MAX_RATE_LIMIT_WAITS:
                     return _release(db, key, owner, clock(), "rate limited")
                 if not _renew(db, key, owner, clock(), timedelta(seconds=wait) + LEASE):
                     log.warning("delivery %s was taken over while rate limited; not posting", key)
                     return Outcome(key, "lost", rate_limited=waits)
-                sleep(wait)
+                sleep(max(0.0, until - time.monotonic()))
                 continue
             if code in PERMANENT:
                 log.error("delivery %s to %s refused by Slack: %s", key, message.channel, code)
@@ -318,8 +331,64 @@ def send(
             outcome.rate_limited = waits
             return outcome
         ts, channel = str(response.get("ts") or ""), str(response.get("channel") or message.channel)
-        _finish(db, key, "sent", f"ts={ts} channel={channel}")
-        return Outcome(key, "sent", ts=ts, channel=channel, rate_limited=waits)
+        outcome = Outcome(key, "sent", ts=ts, channel=channel, rate_limited=waits, posted_at=started)
+        if recorder is not None:
+            recorder.add(outcome)
+        else:
+            _finish(db, key, "sent", f"ts={ts} channel={channel}")
+        return outcome
+
+
+def record_sent(*, db: Database, outcomes: list[Outcome]) -> None:
+    """Record many posted deliveries in one transaction."""
+    if not outcomes:
+        return
+    now = utcnow()
+    with db.session() as s:
+        s.execute(delete(OutboxMessage).where(col(OutboxMessage.key).in_([o.key for o in outcomes])))
+        s.execute(
+            update(Delivery),
+            [
+                {"key": o.key, "status": "sent", "sent_at": now, "detail": f"ts={o.ts} channel={o.channel}"}
+                for o in outcomes
+            ],
+        )
+
+
+class SentRecorder:
+    """Records successful posts from any thread, in batches, on a thread of its own: posting lanes
+    never wait on the database's write lock (SQLite has one) between two posts."""
+
+    def __init__(self, db: Database, *, every: float = 0.2) -> None:
+        self.db = db
+        self.every = every
+        self._pending: list[Outcome] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="flywheel-record", daemon=True)
+        self._thread.start()
+
+    def add(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._pending.append(outcome)
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        try:
+            record_sent(db=self.db, outcomes=batch)
+        except Exception:
+            # Not lost: the posts carry their keys, so reconciling finds them in the channel.
+            log.exception("could not record %d posted deliveries", len(batch))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self._flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._flush()
 
 
 # ---- recovery ------------------------------------------------------------------------------------

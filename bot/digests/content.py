@@ -22,7 +22,6 @@ from bot.common.errors import UserError
 from bot.digests import okr_data
 from bot.digests.parse import DigestKind
 from bot.okrs import scoring
-from bot.okrs import service as okr_service
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class OkrContent:
     cycle_key: str
     days_left: int
     teams: list[okr_data.TeamProgress]
-    risks: list[okr_service.RiskItem]
+    risks: list[Any]  # bot.okrs.service.RiskItem over plain rows
     risks_total: int
     checkins: list[okr_data.CheckinRow]
     checkins_total: int
@@ -72,11 +71,12 @@ def okr_clock(ctx: Any) -> scoring.Clock:
     )
 
 
-def okr_content(ctx: Any, window: Window) -> OkrContent:
+def okr_content(ctx: Any, window: Window, snapshot: okr_data.CycleSnapshot | None = None) -> OkrContent:
+    """The OKR digest for a window; `snapshot` (the cycle as it is now) may be shared between windows."""
     clock = okr_clock(ctx)
     with ctx.db.session() as s:
-        teams = okr_data.team_progress(db_session=s, clock=clock)
-        risks = okr_service.at_risk(db_session=s, clock=clock)
+        if snapshot is None:
+            snapshot = okr_data.cycle_snapshot(db_session=s, clock=clock)
         checkins, checkins_total = okr_data.checkins_between(
             db_session=s, since=window.since, until=window.until, limit=TOP
         )
@@ -87,9 +87,9 @@ def okr_content(ctx: Any, window: Window) -> OkrContent:
     return OkrContent(
         cycle_key=span.key,
         days_left=span.days_left(clock.now(), clock.tz),
-        teams=teams,
-        risks=risks[:TOP],
-        risks_total=len(risks),
+        teams=snapshot.teams,
+        risks=snapshot.risks[:TOP],
+        risks_total=len(snapshot.risks),
         checkins=checkins,
         checkins_total=checkins_total,
         movers=movers,
@@ -143,6 +143,7 @@ class Builder:
     client: Any
     cache: dict[tuple[Any, ...], Content] = field(default_factory=dict)
     _review_channels: set[str] | None = None
+    _okr_snapshot: okr_data.CycleSnapshot | None = None  # the cycle now: the same for every window
 
     def audience(self, kind: DigestKind, channel_id: str) -> str:
         """Channels whose digest of `kind` may differ from everyone else's."""
@@ -166,7 +167,10 @@ class Builder:
 
     def _build(self, kind: DigestKind, window: Window, channel_id: str) -> Content:
         if kind == DigestKind.OKR:
-            return okr_content(self.ctx, window)
+            if self._okr_snapshot is None:
+                with self.ctx.db.session() as s:
+                    self._okr_snapshot = okr_data.cycle_snapshot(db_session=s, clock=okr_clock(self.ctx))
+            return okr_content(self.ctx, window, self._okr_snapshot)
         if kind == DigestKind.REVIEWS:
             return reviews_content(self.ctx, self.client, window, channel_id)
         return Unavailable(kind)

@@ -11,11 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from bot.okrs import service as okr_service
-from bot.okrs.scoring import Clock, KrState, Status, kr_progress, kr_state
+from bot.okrs.scoring import SEVERITY, Clock, KrState, Status, kr_progress, kr_state, objective_progress
+from bot.okrs.service import KrRow, ObjectiveRow, RiskItem, TeamRow
 from storage.models import Team
 from storage.models.okrs import CheckIn, KeyResult, Objective
 
@@ -29,27 +30,67 @@ class TeamProgress:
     statuses: dict[Status, int] = field(default_factory=dict)  # KRs by status
 
 
-def team_progress(*, db_session: Session, clock: Clock) -> list[TeamProgress]:
-    """Every team with objectives in the current cycle, best progress first."""
+@dataclass
+class CycleSnapshot:
+    """The current cycle at a glance: progress per team, and the KRs at risk or off track (worst
+    first, like `/okr atrisk`). One query of plain rows — no ORM objects — since a digest run
+    computes it for the whole company."""
+
+    teams: list[TeamProgress]
+    risks: list[RiskItem]
+
+
+_O = Objective.__table__  # type: ignore[attr-defined]
+_K = KeyResult.__table__  # type: ignore[attr-defined]
+_T = Team.__table__  # type: ignore[attr-defined]
+_O_COLS = ("id", "cycle_key", "team_id", "owner_id", "parent_id", "title", "description")
+_K_COLS = (
+    "id",
+    "objective_id",
+    "position",
+    "title",
+    "start",
+    "target",
+    "current",
+    "unit",
+    "weight",
+    "confidence",
+)
+
+
+def cycle_snapshot(*, db_session: Session, clock: Clock) -> CycleSnapshot:
     span = clock.current()
-    pairs = db_session.exec(
-        select(Objective, Team)
-        .outerjoin(Team, col(Team.id) == col(Objective.team_id))
-        .where(Objective.cycle_key == span.key)
-    ).all()
-    states = okr_service.states_for(db_session, list(pairs), clock)
+    rows = db_session.connection().execute(
+        sa.select(*(_O.c[c] for c in _O_COLS), _T.c.id, _T.c.key, _T.c.name, *(_K.c[c] for c in _K_COLS))
+        .select_from(_O.outerjoin(_T, _T.c.id == _O.c.team_id).outerjoin(_K, _K.c.objective_id == _O.c.id))
+        .where(_O.c.cycle_key == span.key)
+    )
+    elapsed = span.elapsed(clock.now(), clock.tz)
+    n, t = len(_O_COLS), len(_O_COLS) + 3
+    objectives: dict[int, tuple[ObjectiveRow, TeamRow | None, list[KrState]]] = {}
+    for row in rows:
+        entry = objectives.get(row[0])
+        if entry is None:
+            team = TeamRow(row[n], row[n + 1], row[n + 2]) if row[n] is not None else None
+            entry = objectives[row[0]] = (ObjectiveRow(*row[:n]), team, [])
+        if row[t] is not None:
+            entry[2].append(kr_state(KrRow(*row[t:]), elapsed))  # type: ignore[arg-type]
     groups: dict[str, TeamProgress] = {}
     sums: dict[str, float] = defaultdict(float)
-    for s in states:
-        name = s.team.name if s.team else "No team"
-        entry = groups.setdefault(name, TeamProgress(name=name, key=s.team.key if s.team else None))
+    risks: list[RiskItem] = []
+    for objective, team, krs in objectives.values():
+        name = team.name if team else "No team"
+        entry = groups.setdefault(name, TeamProgress(name=name, key=team.key if team else None))
         entry.objectives += 1
-        sums[name] += s.progress
-        for k in s.krs:
+        sums[name] += objective_progress([k.kr for k in krs])  # type: ignore[misc]
+        for k in krs:
             entry.statuses[k.status] = entry.statuses.get(k.status, 0) + 1
+            if k.status != Status.ON_TRACK:
+                risks.append(RiskItem(k, objective, team))  # type: ignore[arg-type]
     for name, entry in groups.items():
         entry.progress = sums[name] / entry.objectives
-    return sorted(groups.values(), key=lambda t: (-t.progress, t.name))
+    risks.sort(key=lambda i: (-SEVERITY[i.state.status], i.state.progress, i.state.kr.id or 0))
+    return CycleSnapshot(teams=sorted(groups.values(), key=lambda x: (-x.progress, x.name)), risks=risks)
 
 
 @dataclass
@@ -89,7 +130,7 @@ def checkins_between(
 @dataclass
 class Mover:
     state: KrState
-    objective: Objective
+    objective_id: int
     before: float  # progress at the start of the window
     delta: float  # progress now minus before (−1.0 … 1.0)
 
@@ -99,42 +140,38 @@ def movers(
 ) -> tuple[list[Mover], int]:
     """The current cycle's KRs whose progress changed most since `since` (either way)."""
     span = clock.current()
-    moved = db_session.exec(
-        select(KeyResult, Objective)
-        .join(Objective, col(Objective.id) == col(KeyResult.objective_id))
-        .where(
-            Objective.cycle_key == span.key,
-            col(KeyResult.id).in_(
-                select(CheckIn.key_result_id).where(col(CheckIn.at) > since, col(CheckIn.at) <= until)
-            ),
+    # One pass over the cycle's KRs, each probed on the (key_result_id, at) index: did it get a
+    # check-in in the window, and what was its value when the window opened?
+    c = CheckIn.__table__.alias("c")  # type: ignore[attr-defined]
+    in_window = sa.exists().where(c.c.key_result_id == _K.c.id, c.c.at > since, c.c.at <= until)
+    before = (
+        sa.select(c.c.value)
+        .where(c.c.key_result_id == _K.c.id, c.c.at <= since)
+        .order_by(c.c.at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    moved = (
+        db_session.connection()
+        .execute(
+            sa.select(*(_K.c[col_] for col_ in _K_COLS), before)
+            .select_from(_K.join(_O, _O.c.id == _K.c.objective_id))
+            .where(_O.c.cycle_key == span.key, in_window)
         )
-    ).all()
+        .all()
+    )
     if not moved:
         return [], 0
-    ids = [kr.id for kr, _ in moved]
-    latest_before = (
-        select(CheckIn.key_result_id, func.max(CheckIn.at).label("at"))
-        .where(col(CheckIn.key_result_id).in_(ids), col(CheckIn.at) <= since)
-        .group_by(col(CheckIn.key_result_id))
-        .subquery()
-    )
-    before_values = dict(
-        db_session.exec(
-            select(CheckIn.key_result_id, CheckIn.value).join(
-                latest_before,
-                (col(CheckIn.key_result_id) == latest_before.c.key_result_id)
-                & (col(CheckIn.at) == latest_before.c.at),
-            )
-        ).all()
-    )
+    before_values = {row[0]: row[-1] for row in moved if row[-1] is not None}
     elapsed = span.elapsed(clock.now(), clock.tz)
     out: list[Mover] = []
-    for kr, objective in moved:
-        state = kr_state(kr, elapsed)
+    for row in moved:
+        kr = KrRow(*row[:-1])
+        state = kr_state(kr, elapsed)  # type: ignore[arg-type]
         before = kr_progress(start=kr.start, target=kr.target, current=before_values.get(kr.id, kr.start))
         delta = state.progress - before
         if abs(delta) >= 0.005:
-            out.append(Mover(state=state, objective=objective, before=before, delta=delta))
+            out.append(Mover(state=state, objective_id=kr.objective_id, before=before, delta=delta))
     out.sort(key=lambda m: (-abs(m.delta), m.state.kr.id or 0))
     return out[:limit], len(out)
 

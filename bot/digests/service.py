@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.common import audit
@@ -22,6 +22,7 @@ from bot.digests.schedule import Rule
 from storage.models.digests import DigestSubscription
 
 MAX_PER_CHANNEL = 20
+_SUBS = DigestSubscription.__table__  # type: ignore[attr-defined]
 
 
 def ref(sub: DigestSubscription) -> str:
@@ -152,10 +153,19 @@ def advance(
     values: dict[str, object] = {"next_run_at": next_run_at, "version": sub.version + 1}
     if covered_until is not None:
         values["covered_until"] = covered_until
-    row = db_session.execute(
-        update(DigestSubscription)
-        .where(col(DigestSubscription.id) == sub.id, col(DigestSubscription.version) == sub.version)
-        .values(**values)
-        .returning(DigestSubscription.id)
-    ).first()
+    row = (
+        db_session.connection()
+        .execute(
+            _SUBS.update()
+            .where(_SUBS.c.id == sub.id, _SUBS.c.version == sub.version)
+            .values(**values)
+            .returning(_SUBS.c.id)
+        )
+        .first()
+    )
     return row is not None
+
+
+def set_covered(*, db_session: Session, sub_id: int, until: datetime) -> None:
+    """The digest just claimed covers up to `until`: the next one starts there."""
+    db_session.connection().execute(_SUBS.update().where(_SUBS.c.id == sub_id).values(covered_until=until))
