@@ -3,7 +3,7 @@
 Every `TICK` the leader's scheduler runs `run_due` (tests and the demo's `jobs` call it too):
 
 1. claims left behind by a crash, an unknown outcome or a lost leader are resolved first
-   (`bot.common.delivery.reconcile`: looked up in the channel, posted only if absent);
+   (`bot.common.outbox.reconcile`: looked up in the channel, posted only if absent);
 2. each subscription whose `next_run_at` has passed is planned (`schedule.plan`): the latest
    missed fire time is delivered when less than 6 hours late, older ones are skipped and logged;
 3. its content is built (once per kind, window and audience in this run), then — in one
@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.common import delivery
+from bot.common import delivery, outbox
 from bot.common.delivery import Message, Outcome
 from bot.digests import service, views
-from bot.digests.content import Builder, Unavailable, Window
+from bot.digests.content import Builder, Window
 from bot.digests.parse import DigestKind
 from bot.digests.schedule import Rule, plan
 from bot.scheduler import running_as_leader
@@ -152,7 +152,7 @@ def interleave(subs: list[DigestSubscription]) -> list[DigestSubscription]:
 def run_due(ctx: Any, client: Any) -> RunReport:
     report = RunReport()
     clock = ctx.clock.now
-    report.outcomes += delivery.reconcile(db=ctx.db, client=client, clock=clock, leader=running_as_leader())
+    report.outcomes += outbox.reconcile(db=ctx.db, client=client, clock=clock, leader=running_as_leader())
     now = clock()
     with ctx.db.session() as s:
         subs = interleave(service.due(db_session=s, now=now, limit=BATCH))
@@ -160,9 +160,9 @@ def run_due(ctx: Any, client: Any) -> RunReport:
     if not subs:
         return report
     builder = Builder(ctx, client)
-    recorder = delivery.SentRecorder(ctx.db)
+    recorder = outbox.SentRecorder(ctx.db)
     lanes = Lanes(
-        lambda key, message: delivery.send(
+        lambda key, message: outbox.send(
             db=ctx.db, client=client, key=key, message=message, clock=clock, recorder=recorder
         )
     )
@@ -209,11 +209,6 @@ def _prepare(sub: DigestSubscription, now: datetime, builder: Builder, report: R
     kind = DigestKind(sub.kind)
     window = Window(since=sub.covered_until or todo.send - rule.length, until=now, tz=rule.tz)
     content = builder.build(kind, window, sub.channel_id)
-    if isinstance(content, Unavailable):
-        log.warning(
-            "digest D-%s: the %s digest is not available in this version; not posted", sub.id, kind.value
-        )
-        return result
     payload = views.digest_message(
         content, kind=kind, window=window, cadence=sub.cadence, sub_ref=service.ref(sub)
     )

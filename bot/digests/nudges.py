@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import col, select
 
-from bot.common import delivery
+from bot.common import delivery, outbox
 from bot.common.delivery import Message
 from bot.digests import okr_data, views
 from bot.digests.content import okr_clock
@@ -63,7 +63,7 @@ def run_nudges(ctx: Any, client: Any) -> list[delivery.Outcome]:
     with ctx.db.session() as s:
         done = set(s.exec(select(Delivery.key).where(col(Delivery.key).in_(list(due.values())))).all())
     lanes = Lanes(
-        lambda key, message: delivery.send(
+        lambda key, message: outbox.send(
             db=ctx.db, client=client, key=key, message=message, clock=ctx.clock.now
         )
     )

@@ -54,10 +54,8 @@ def answer(ctx: AppContext, command: dict[str, Any]) -> dict[str, Any] | None:
             )
         return views.removed(sub, service.rule_of(sub).describe())
     if isinstance(request, parse.Add):
-        content.require_available(request.kind)
         request.rule(ctx.settings.flywheel_timezone)  # a bad zone fails here, in the ack
         return None
-    content.require_available(request.kind)
     return views.preview_working(request.kind)
 
 
@@ -129,8 +127,6 @@ def register(app: App, ctx: AppContext) -> None:
     def digest_work(command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         try:
             request = parse.parse(command.get("text"))
-            if isinstance(request, parse.Add | parse.Preview):
-                content.require_available(request.kind)
             if isinstance(request, parse.Add):
                 request.rule(ctx.settings.flywheel_timezone)
         except (UserError, ValueError):

@@ -14,12 +14,21 @@ from zoneinfo import ZoneInfo
 
 from bot.common import views
 from bot.common.views import escape
-from bot.digests.content import TOP, OkrContent, ReviewsContent, Unavailable, Window
+from bot.digests import kind_views
+from bot.digests.content import (
+    TOP,
+    Content,
+    OkrContent,
+    PostmortemContent,
+    ReviewsContent,
+    SspContent,
+    Window,
+)
+from bot.digests.kind_views import when
 from bot.digests.okr_data import StaleKr
 from bot.digests.parse import DigestKind
 from bot.okrs import views as okr_views
 from bot.okrs.actions import Action as OkrAction
-from bot.okrs.scoring import Status
 from storage.models.digests import DigestSubscription
 
 Block = views.Block
@@ -49,13 +58,6 @@ def help_message(default_tz: str) -> dict[str, Any]:
         f"else in {default_tz}. Anyone in the channel can add or remove its digests (at most 20). "
         "A digest shows only what everyone in the channel may see.",
     )
-
-
-def when(moment: datetime, tz: ZoneInfo, fmt: str = "{date_short_pretty} {time}") -> str:
-    """A Slack date token (shown in the reader's zone) with a fallback in `tz`."""
-    local = moment.astimezone(tz)
-    fallback = f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname()}"
-    return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"
 
 
 def sub_line(sub: DigestSubscription, rule_text: str, next_run: datetime, tz: ZoneInfo) -> str:
@@ -116,95 +118,6 @@ def preview_working(kind: DigestKind) -> dict[str, Any]:
 # ---- the digests ---------------------------------------------------------------------------------
 
 
-def _more(shown: int, total: int, hint: str) -> str:
-    return f"\n…and {total - shown} more — {hint}" if total > shown else ""
-
-
-def _status_counts(statuses: dict[Status, int]) -> str:
-    parts = [
-        f"{statuses[s]} {s.value}"
-        for s in (Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK)
-        if statuses.get(s)
-    ]
-    return ", ".join(parts) if parts else "no key results yet"
-
-
-def _okr_blocks(c: OkrContent, window: Window) -> list[Block]:
-    blocks: list[Block] = []
-    if not c.teams:
-        return [views.section(f"_No objectives in cycle {c.cycle_key} yet._ Create one with `/okr new`.")]
-    teams = [
-        f"{okr_views.bar(t.progress)} *{round(t.progress * 100)}%* {escape(t.name)} — "
-        f"{t.objectives} objective{'s' if t.objectives != 1 else ''} · {_status_counts(t.statuses)}"
-        for t in c.teams[:TOP]
-    ]
-    blocks += views.sections(
-        "*Progress by team*\n"
-        + "\n".join(teams)
-        + _more(min(TOP, len(c.teams)), len(c.teams), "`/okr team &lt;name&gt;`")
-    )
-    if c.risks:
-        risks = [
-            f"{okr_views.STATUS_ICON[r.state.status]} `{r.state.ref}` {escape(r.state.kr.title)} — "
-            f"{round(r.state.progress * 100)}%"
-            + (f" · {escape(r.team.name)}" if r.team else "")
-            + f" · <@{r.objective.owner_id}>"
-            for r in c.risks
-        ]
-        body = f"*At risk or off track* ({c.risks_total})\n" + "\n".join(risks)
-        blocks += views.sections(body + _more(len(c.risks), c.risks_total, "`/okr atrisk`"))
-    else:
-        blocks.append(views.section("*At risk or off track*\nNothing — every key result is on track. :tada:"))
-    if c.checkins:
-        lines = []
-        for row in c.checkins:
-            before = okr_views.value(row.previous if row.previous is not None else row.kr.start, row.kr.unit)
-            note = row.checkin.note.strip().replace("\n", " ")
-            note = f" — _{escape(note[:NOTE_CHARS])}{'…' if len(note) > NOTE_CHARS else ''}_" if note else ""
-            after = okr_views.value(row.checkin.value, row.kr.unit)
-            lines.append(
-                f"`KR-{row.kr.id}` {escape(row.kr.title)}: {before} → {after} "
-                f"by {okr_views.who(row.checkin.author_id)}{note}"
-            )
-        body = f"*Check-ins since {when(window.since, window.tz)}* ({c.checkins_total})\n" + "\n".join(lines)
-        blocks += views.sections(body + _more(len(c.checkins), c.checkins_total, "`/okr history KR-n`"))
-    else:
-        blocks.append(views.section(f"*Check-ins since {when(window.since, window.tz)}*\nNone."))
-    if c.movers:
-        lines = [
-            f"`{m.state.ref}` {escape(m.state.kr.title)} "
-            f"*{'+' if m.delta > 0 else '−'}{abs(round(m.delta * 100))} pts*"
-            f" ({round(m.before * 100)}% → {round(m.state.progress * 100)}%)"
-            for m in c.movers
-        ]
-        blocks += views.sections(
-            "*Top movers*\n" + "\n".join(lines) + _more(len(c.movers), c.movers_total, "`/okr search`")
-        )
-    return blocks
-
-
-def _reviews_blocks(c: ReviewsContent) -> list[Block]:
-    from bot.reviews import views as review_views
-
-    if not c.channels:
-        return [
-            views.section(
-                "_No product-review channels are registered._ Register one with `/review channel #channel`."
-            )
-        ]
-    if not c.results:
-        return [views.section("_No product-review threads were active in this period._")]
-    blocks = review_views.digest_blocks(c.results, limit=TOP)
-    if c.total > len(c.results):
-        blocks.append(
-            views.context(
-                f"…and {c.total - len(c.results)} more active threads — "
-                "`/review &lt;message link&gt;` summarizes one"
-            )
-        )
-    return blocks
-
-
 def _fit(blocks: list[Block]) -> list[Block]:
     """At most 50 blocks, each section within 3,000 characters (long text is split, not cut)."""
     fitted: list[Block] = []
@@ -219,7 +132,7 @@ def _fit(blocks: list[Block]) -> list[Block]:
 
 
 def digest_message(
-    content: OkrContent | ReviewsContent | Unavailable,
+    content: Content,
     *,
     kind: DigestKind,
     window: Window,
@@ -231,13 +144,16 @@ def digest_message(
     title = f"{(cadence or '').capitalize() + ' ' if cadence else ''}{kind.title} digest"
     if isinstance(content, OkrContent):
         head = f"Cycle {content.cycle_key} · {content.days_left} days left"
-        body = _okr_blocks(content, window)
+        body = kind_views.okr_blocks(content, window)
     elif isinstance(content, ReviewsContent):
         head = f"Threads active since {when(window.since, window.tz)}"
-        body = _reviews_blocks(content)
-    else:
-        head = ""
-        body = [views.section(f"_The {kind.value} digest is not available in this version of Flywheel yet._")]
+        body = kind_views.reviews_blocks(content)
+    elif isinstance(content, SspContent):
+        head = f"Service teams · figures for the last {content.days} days"
+        body = kind_views.ssp_blocks(content, window)
+    elif isinstance(content, PostmortemContent):
+        head = f"Since {when(window.since, window.tz)}"
+        body = kind_views.postmortem_blocks(content, window)
     foot = (
         f"`{sub_ref}` · `/digest remove {sub_ref}` stops it"
         if sub_ref

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.common import delivery
+from bot.common import delivery, outbox
 from bot.common.delivery import MARKER, Message
 from bot.demo.run import DemoStack
 from bot.digests import deliver
@@ -40,7 +40,7 @@ def status(env: DemoStack, key: str) -> str | None:
         return row.status if row else None
 
 
-def outbox(env: DemoStack) -> list[OutboxMessage]:
+def pending_rows(env: DemoStack) -> list[OutboxMessage]:
     with env.db.session() as s:
         return list(s.exec(select(OutboxMessage)).all())
 
@@ -59,7 +59,7 @@ def test_a_due_digest_is_posted_once_however_often_the_job_runs(env: DemoStack) 
         assert run(env).due == 0
         assert run_all(env.fw.ctx, env.fw.app.client) == 0
     assert delivered(env, "C0GROWTH") == [KEY]
-    assert status(env, KEY) == "sent" and outbox(env) == []
+    assert status(env, KEY) == "sent" and pending_rows(env) == []
     text = env.sim.render(env.sim.messages("C0GROWTH")[-1].text, env.sim.messages("C0GROWTH")[-1].blocks)
     assert "Daily OKR digest" in text and "/digest remove D-1" in text
     with env.db.session() as s:
@@ -114,13 +114,13 @@ def test_an_unknown_outcome_is_released_then_resolved_once(
     env.sim.fail_next("chat.postMessage", status=500)  # did it post? a 5xx does not say
     report = run(env)
     assert report.count("retry") == 1 and delivered(env, "C0GROWTH") == []
-    [row] = outbox(env)
+    [row] = pending_rows(env)
     assert row.lease_until == NINE_BERLIN + delivery.BACKOFF_BASE and status(env, KEY) == "claimed"
     assert run(env).outcomes == []  # not before the back-off
     env.fw.ctx.clock.advance(delivery.BACKOFF_BASE)
     report = run(env)
     assert [o.status for o in report.outcomes] == ["sent"]
-    assert delivered(env, "C0GROWTH") == [KEY] and outbox(env) == []
+    assert delivered(env, "C0GROWTH") == [KEY] and pending_rows(env) == []
     assert run(env).outcomes == []
 
 
@@ -131,7 +131,7 @@ def test_a_process_that_died_after_claiming_is_resolved_by_its_successor(
     in tests/scheduler/test_serve_failover.py). A restarted process posts it once."""
     subscribe(env)
     env.fw.ctx.clock.freeze(NINE_BERLIN)
-    monkeypatch.setattr(delivery, "send", lambda **kwargs: delivery.Outcome(kwargs["key"], "died"))
+    monkeypatch.setattr(outbox, "send", lambda **kwargs: delivery.Outcome(kwargs["key"], "died"))
     assert run(env).claimed == 1
     monkeypatch.undo()
     assert delivered(env, "C0GROWTH") == [] and status(env, KEY) == "claimed"
@@ -154,7 +154,7 @@ def test_the_leader_takes_over_a_dead_processs_claim_after_the_grace_period(
 
     subscribe(env)
     env.fw.ctx.clock.freeze(NINE_BERLIN)
-    monkeypatch.setattr(delivery, "send", lambda **kwargs: delivery.Outcome(kwargs["key"], "died"))
+    monkeypatch.setattr(outbox, "send", lambda **kwargs: delivery.Outcome(kwargs["key"], "died"))
     run(env)
     monkeypatch.undo()
     monkeypatch.setattr(delivery, "OWNER", "host:999:new-leader")
@@ -181,7 +181,7 @@ def test_posted_but_not_recorded_is_found_in_the_channel_and_not_posted_again(en
     env.fw.ctx.clock.freeze(NINE_BERLIN + delivery.LEASE)
     [outcome] = run(env).outcomes
     assert outcome.status == "found"
-    assert delivered(env, "C0GROWTH") == [KEY] and status(env, KEY) == "sent" and outbox(env) == []
+    assert delivered(env, "C0GROWTH") == [KEY] and status(env, KEY) == "sent" and pending_rows(env) == []
 
 
 def test_a_channel_that_cannot_be_read_is_never_posted_to_blindly(env: DemoStack) -> None:
@@ -195,7 +195,7 @@ def test_a_channel_that_cannot_be_read_is_never_posted_to_blindly(env: DemoStack
     for _ in range(delivery.MAX_ATTEMPTS):
         run(env)
         env.fw.ctx.clock.advance(delivery.BACKOFF_MAX)
-    assert status(env, KEY) == "failed" and outbox(env) == []
+    assert status(env, KEY) == "failed" and pending_rows(env) == []
     assert env.sim.calls_to("chat.postMessage") == []
 
 
@@ -204,6 +204,6 @@ def test_a_permanent_slack_error_fails_the_delivery_without_retrying(env: DemoSt
     env.fw.ctx.clock.freeze(NINE_BERLIN)
     env.sim.fail_next("chat.postMessage", error="is_archived")
     assert [o.status for o in run(env).outcomes] == ["failed"]
-    assert status(env, KEY) == "failed" and outbox(env) == []
+    assert status(env, KEY) == "failed" and pending_rows(env) == []
     env.fw.ctx.clock.advance(timedelta(hours=1))
     assert run(env).outcomes == [] and len(env.sim.calls_to("chat.postMessage")) == 1

@@ -132,8 +132,9 @@ def test_preview_posts_the_digest_in_the_channel_now_and_is_not_a_delivery(env: 
     assert delivered(env, "C0GROWTH") == []  # a preview is not a scheduled period
     out = say(env, "U0LENA", "preview reviews", outputs=2)
     assert "== Product-review digest ==" in out and "No product-review channels are registered" in out
-    out = say(env, "U0LENA", "preview ssp")
-    assert "The ssp digest is not available in this version of Flywheel yet" in out
+    for kind, title in (("ssp", "Shared-service"), ("postmortems", "Postmortem")):
+        out = say(env, "U0LENA", f"preview {kind}", outputs=2)
+        assert f"== {title} digest ==" in out and "Preview asked for by @lena" in out
 
 
 def test_a_subscription_added_by_command_is_delivered_by_the_job(env: DemoStack) -> None:
