@@ -186,3 +186,26 @@ def test_jobs_registered_after_start_are_scheduled_and_job_runner_is_the_schedul
     finally:
         s.stop()
     assert not running_as_leader()  # outside a scheduled job
+
+
+def test_every_feature_job_runs_on_the_scheduler_and_a_missed_digest_is_caught_up_at_start(slack_env) -> None:  # type: ignore[no-untyped-def]
+    """The real app: the jobs features registered (SLA watcher, action-item reminders, digests,
+    nudges) are scheduled on the leader, and on taking the lead it catches up a digest missed an
+    hour ago — once."""
+    from tests.digests.support import NINE_BERLIN, delivered, subscribe
+
+    ctx = slack_env.fw.ctx
+    ctx.clock.freeze(NINE_BERLIN - timedelta(hours=1))
+    subscribe(slack_env)
+    ctx.clock.freeze(NINE_BERLIN + timedelta(hours=1))  # the bot was down at 09:00
+    names = {job.name for job in ctx.jobs}
+    assert {"digests", "okr-nudges", "ssp-sla-watcher", "postmortem-action-reminders"} <= names
+    s = Scheduler(ctx, slack_env.fw.app.client, **FAST).start()
+    try:
+        assert s.wait_for_leadership(5)
+        wait(lambda: {j.id for j in s.aps.get_jobs()} == names)
+        wait(lambda: delivered(slack_env, "C0GROWTH"), timeout=15)
+        time.sleep(1.5)
+    finally:
+        s.stop()
+    assert delivered(slack_env, "C0GROWTH") == ["digest:D-1:2027-12-06"]
