@@ -1,4 +1,4 @@
-"""The demo's digests: #product-review registered for review digests, a weekly OKR digest in
+"""The demo's digests: #product-review registered for review digests, a Friday OKR digest in
 #general, a daily review digest in #product-review, and an OKR digest in #growth that first fires
 a minute or two after the demo starts — so `clock +2m` then `jobs` (or, interactively, just
 waiting) shows a scheduled digest posted once.
@@ -38,7 +38,7 @@ def seed(ctx: AppContext, client: WebClient) -> None:
     now = ctx.clock.now()
     soon = (now + timedelta(seconds=90)).astimezone(DEMO_ZONE).replace(second=0, microsecond=0)
     plans = [
-        ("C0GENERAL", DigestKind.OKR, Rule("weekly", time(9, 0), DEMO_ZONE, "mon"), "U0MAYA"),
+        ("C0GENERAL", DigestKind.OKR, Rule("weekly", time(16, 0), DEMO_ZONE, "fri"), "U0MAYA"),
         ("C0REVIEW", DigestKind.REVIEWS, Rule("daily", time(17, 0), DEMO_ZONE), "U0MAYA"),
         ("C0GROWTH", DigestKind.OKR, Rule("daily", soon.time(), DEMO_ZONE), "U0LENA"),
     ]

@@ -8,7 +8,7 @@ move, reading OKR tables only through the OKR models and the OKR scoring rules.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -43,19 +43,10 @@ class CycleSnapshot:
 _O = Objective.__table__  # type: ignore[attr-defined]
 _K = KeyResult.__table__  # type: ignore[attr-defined]
 _T = Team.__table__  # type: ignore[attr-defined]
-_O_COLS = ("id", "cycle_key", "team_id", "owner_id", "parent_id", "title", "description")
-_K_COLS = (
-    "id",
-    "objective_id",
-    "position",
-    "title",
-    "start",
-    "target",
-    "current",
-    "unit",
-    "weight",
-    "confidence",
-)
+# The columns of the OKR feature's read-only rows, in their fields' order (the rows are built
+# positionally, so deriving the lists from the dataclasses keeps the two in step).
+_O_COLS = tuple(f.name for f in fields(ObjectiveRow))
+_K_COLS = tuple(f.name for f in fields(KrRow))
 
 
 def cycle_snapshot(*, db_session: Session, clock: Clock) -> CycleSnapshot:
