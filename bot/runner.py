@@ -72,9 +72,12 @@ def run(settings: Settings, *, port: int) -> None:
     check_token(settings)
     upgrade(settings.database_url)
     fw = build_app(settings)
-    from bot.jobs import JobRunner
+    import atexit
 
-    JobRunner(fw.ctx, fw.app.client).start()
+    from bot.scheduler import Scheduler
+
+    # Runs the jobs only while this replica leads; on exit, hands the lead over at once.
+    atexit.register(Scheduler(fw.ctx, fw.app.client).start().stop)
     from bot.server import build_asgi
     from bot.serving import serve_forever, start_in_thread
 

@@ -198,11 +198,11 @@ def run_demo(
             print(_banner(start_user.name, socket=socket))
         from bot.demo.commands import extra_commands
 
-        if lines is None:  # interactive: periodic jobs run on their own; scripts use `jobs`
-            from bot.jobs import JobRunner
+        if lines is None:  # interactive: the scheduler runs jobs and digests; scripts use `jobs`
+            from bot.scheduler import Scheduler
 
-            runner = JobRunner(demo.fw.ctx, demo.fw.app.client).start()
-            stack.callback(runner.stop)
+            scheduler = Scheduler(demo.fw.ctx, demo.fw.app.client).start()
+            stack.callback(scheduler.stop)
         shell = DemoShell(
             demo.sim,
             user_id=start_user.id,

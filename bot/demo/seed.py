@@ -158,3 +158,6 @@ def seed_features(ctx: AppContext, client: WebClient) -> None:
     from bot.requests import demo as requests_demo
 
     requests_demo.seed(ctx, client)
+    from bot.digests import demo as digest_demo
+
+    digest_demo.seed(ctx, client)

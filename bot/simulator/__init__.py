@@ -219,6 +219,13 @@ class Simulator(Player):
         or, when ``error`` is given, HTTP 200 with ``{"ok": false, "error": error}``."""
         self.api.fail_next(method, status=status, retry_after=retry_after, error=error, times=times)
 
+    def limit_rate(self, *, per_second: float = 1.0, burst: int = 3) -> Any:
+        """Enforce Slack's posting limit (429 + Retry-After per channel); see ``ratelimit.py``."""
+        from bot.simulator.ratelimit import PostingLimit
+
+        self.api.limiter = PostingLimit(per_second=per_second, burst=burst)
+        return self.api.limiter
+
     def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.02) -> T:
         """Poll ``predicate`` until it returns something truthy, and return that."""
         deadline = time.monotonic() + timeout

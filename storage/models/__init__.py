@@ -4,6 +4,7 @@ Each feature adds its own module and one import line below.
 """
 
 from storage.models.core import AuditLog, Delivery, Person, ProcessedEvent, Team, TeamMember
+from storage.models.digests import DigestSubscription, OutboxMessage, SchedulerLeader  # noqa: F401
 from storage.models.okrs import CheckIn, KeyResult, Objective, OkrCycle  # noqa: F401
 from storage.models.postmortems import ActionItem, Postmortem, PostmortemParticipant, TimelineEntry  # noqa: F401
 from storage.models.requests import RequestEvent, RequestOffer, ServiceRequest, TeamFaq  # noqa: F401

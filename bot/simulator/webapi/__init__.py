@@ -59,6 +59,7 @@ class SlackWebApi(
         super().__init__(workspace, recorder, token)
         self._failures: dict[str, list[Failure]] = {}
         self._fail_lock = threading.Lock()
+        self.limiter: Any = None  # bot.simulator.ratelimit.PostingLimit, when Slack's limit is on
         self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "api.test": lambda p: {"ok": True, "args": p},
             "auth.test": self.auth_test,
@@ -151,6 +152,9 @@ class SlackWebApi(
                 body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
                 if status == 429:
                     headers["Retry-After"] = str(failure.retry_after)
+        elif self.limiter is not None and (retry_after := self.limiter.check(method, params)) is not None:
+            status, body = 429, {"ok": False, "error": "ratelimited"}
+            headers["Retry-After"] = str(retry_after)
         elif method not in self.methods:
             body = {"ok": False, "error": "unknown_method"}
         else:

@@ -92,6 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the listen backlog: dozens of callers at once (digest fan-out)
 
     def __init__(self, api: SlackWebApi) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
