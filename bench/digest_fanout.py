@@ -129,9 +129,11 @@ def seed_okrs(db: Any, settings: Any, now: datetime) -> None:
                     objective_id=objective.id or 0,
                     title=f"Key result {i}.{j}",
                     target=100,
+                    clock=clock,
                 )
                 service.check_in(
                     db_session=s,
+                    clock=clock,
                     actor_id=owner,
                     is_admin=False,
                     kr_id=kr.id or 0,
@@ -253,9 +255,11 @@ def sample_message(seeded: Path, now: datetime) -> tuple[dict[str, Any], float, 
     subscription with a different "since" costs in the same run."""
     from bot.config import load_settings
     from bot.context import AppContext
-    from bot.digests import okr_data, views
-    from bot.digests.content import Window, okr_clock, okr_content
+    from bot.digests import views
+    from bot.digests.content import Window, okr_content
     from bot.digests.parse import DigestKind
+    from bot.okrs import activity
+    from bot.okrs.scoring import Clock
     from storage.db import Database
 
     url = f"sqlite:///{seeded}"
@@ -270,7 +274,7 @@ def sample_message(seeded: Path, now: datetime) -> tuple[dict[str, Any], float, 
         content = okr_content(ctx, window)
     full_ms = (time.process_time() - started) * 100
     with db.session() as s:
-        snapshot = okr_data.cycle_snapshot(db_session=s, clock=okr_clock(ctx))
+        snapshot = activity.cycle_progress(db_session=s, clock=Clock.of(ctx))
     started = time.process_time()
     for i in range(10):
         okr_content(

@@ -20,9 +20,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.digests import okr_data, ssp_data
+from bot.digests import ssp_data
 from bot.digests.parse import DigestKind
-from bot.okrs import scoring
+from bot.okrs import activity
+from bot.okrs.scoring import Clock
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,12 @@ class Window:
 class OkrContent:
     cycle_key: str
     days_left: int
-    teams: list[okr_data.TeamProgress]
-    risks: list[Any]  # bot.okrs.service.RiskItem over plain rows
+    teams: list[activity.TeamProgress]
+    risks: list[Any]  # bot.okrs.queries.RiskItem over the snapshot's read-only rows, worst first
     risks_total: int
-    checkins: list[okr_data.CheckinRow]
+    checkins: list[activity.CheckinEvent]
     checkins_total: int
-    movers: list[okr_data.Mover]
+    movers: list[activity.Mover]  # the biggest changes in progress, either way
     movers_total: int
 
 
@@ -81,35 +82,31 @@ class PostmortemContent:
 Content = OkrContent | ReviewsContent | SspContent | PostmortemContent
 
 
-def okr_clock(ctx: Any) -> scoring.Clock:
-    return scoring.Clock(
-        months=ctx.settings.flywheel_okr_cycle_months, tz=ctx.settings.tz, fixed_now=ctx.clock.now()
-    )
-
-
-def okr_content(ctx: Any, window: Window, snapshot: okr_data.CycleSnapshot | None = None) -> OkrContent:
-    """The OKR digest for a window; `snapshot` (the cycle as it is now) may be shared between windows."""
-    clock = okr_clock(ctx)
+def okr_content(ctx: Any, window: Window, progress: activity.CycleProgress | None = None) -> OkrContent:
+    """The OKR digest for a window, read through the OKR feature's own queries (`bot.okrs.activity`)
+    so it shows the statuses `/okr` shows; `progress` (the cycle as it is now) may be shared
+    between windows."""
+    clock = Clock.of(ctx)
     with ctx.db.session() as s:
-        if snapshot is None:
-            snapshot = okr_data.cycle_snapshot(db_session=s, clock=clock)
-        checkins, checkins_total = okr_data.checkins_between(
-            db_session=s, since=window.since, until=window.until, limit=TOP
+        if progress is None:
+            progress = activity.cycle_progress(db_session=s, clock=clock)
+        checkins = activity.checkins_between(
+            db_session=s, clock=clock, since=window.since, until=window.until, limit=TOP
         )
-        movers, movers_total = okr_data.movers(
-            db_session=s, since=window.since, until=window.until, clock=clock, limit=TOP
+        movers = activity.movers_between(
+            db_session=s, clock=clock, since=window.since, until=window.until, limit=TOP, cycle=progress
         )
     span = clock.current()
     return OkrContent(
         cycle_key=span.key,
         days_left=span.days_left(clock.now(), clock.tz),
-        teams=snapshot.teams,
-        risks=snapshot.risks[:TOP],
-        risks_total=len(snapshot.risks),
-        checkins=checkins,
-        checkins_total=checkins_total,
-        movers=movers,
-        movers_total=movers_total,
+        teams=progress.teams,
+        risks=progress.risks[:TOP],
+        risks_total=len(progress.risks),
+        checkins=checkins.items,
+        checkins_total=checkins.total,
+        movers=movers.items,
+        movers_total=movers.total,
     )
 
 
@@ -207,7 +204,7 @@ class Builder:
     client: Any
     cache: dict[tuple[Any, ...], Content] = field(default_factory=dict)
     _review_channels: set[str] | None = None
-    _okr_snapshot: okr_data.CycleSnapshot | None = None  # the cycle now: the same for every window
+    _okr_progress: activity.CycleProgress | None = None  # the cycle now: the same for every window
     _visible: dict[str, frozenset[int]] = field(default_factory=dict)  # channel → confidential teams
 
     def audience(self, kind: DigestKind, channel_id: str) -> str:
@@ -261,10 +258,10 @@ class Builder:
 
     def _build(self, kind: DigestKind, window: Window, channel_id: str) -> Content:
         if kind == DigestKind.OKR:
-            if self._okr_snapshot is None:
+            if self._okr_progress is None:
                 with self.ctx.db.session() as s:
-                    self._okr_snapshot = okr_data.cycle_snapshot(db_session=s, clock=okr_clock(self.ctx))
-            return okr_content(self.ctx, window, self._okr_snapshot)
+                    self._okr_progress = activity.cycle_progress(db_session=s, clock=Clock.of(self.ctx))
+            return okr_content(self.ctx, window, self._okr_progress)
         if kind == DigestKind.REVIEWS:
             return reviews_content(self.ctx, self.client, window, channel_id)
         if kind == DigestKind.SSP:

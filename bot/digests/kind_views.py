@@ -38,12 +38,12 @@ def _more(shown: int, total: int, hint: str) -> str:
     return f"\n…and {total - shown} more — {hint}" if total > shown else ""
 
 
+# A team's KRs by status, in the order people read them: finished, fine, in trouble, not begun.
+_STATUS_ORDER = (Status.DONE, Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK, Status.NOT_STARTED)
+
+
 def _status_counts(statuses: dict[Status, int]) -> str:
-    parts = [
-        f"{statuses[s]} {s.value}"
-        for s in (Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK)
-        if statuses.get(s)
-    ]
+    parts = [f"{statuses[s]} {s.value}" for s in _STATUS_ORDER if statuses.get(s)]
     return ", ".join(parts) if parts else "no key results yet"
 
 
@@ -72,7 +72,7 @@ def okr_blocks(c: OkrContent, window: Window) -> list[Block]:
         body = f"*At risk or off track* ({c.risks_total})\n" + "\n".join(risks)
         blocks += views.sections(body + _more(len(c.risks), c.risks_total, "`/okr atrisk`"))
     else:
-        blocks.append(views.section("*At risk or off track*\nNothing — every key result is on track. :tada:"))
+        blocks.append(views.section("*At risk or off track*\nNone. :tada:"))
     if c.checkins:
         lines = []
         for row in c.checkins:
@@ -91,7 +91,7 @@ def okr_blocks(c: OkrContent, window: Window) -> list[Block]:
     if c.movers:
         lines = [
             f"`{m.state.ref}` {escape(m.state.kr.title)} "
-            f"*{'+' if m.delta > 0 else '−'}{abs(round(m.delta * 100))} pts*"
+            f"*{'+' if m.gain > 0 else '−'}{abs(round(m.gain * 100))} pts*"
             f" ({round(m.before * 100)}% → {round(m.state.progress * 100)}%)"
             for m in c.movers
         ]

@@ -10,6 +10,7 @@ nudge missed while the bot was down is still sent if it is less than 6 hours lat
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,16 +19,17 @@ from sqlmodel import col, select
 
 from bot.common import delivery, outbox
 from bot.common.delivery import Message
-from bot.digests import okr_data, views
-from bot.digests.content import okr_clock
+from bot.digests import views
 from bot.digests.deliver import Lanes
 from bot.digests.schedule import LATE_LIMIT, Rule
+from bot.okrs import activity
+from bot.okrs.scoring import Clock
 from bot.people import service as people
 from storage.models import Delivery
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(days=7)
+STALE_AFTER = activity.STALE_AFTER  # 7 days
 NUDGE_DAY = "mon"
 NUDGE_AT = time(10, 0)
 EVERY = timedelta(minutes=1)
@@ -41,10 +43,13 @@ def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
 
 
 def run_nudges(ctx: Any, client: Any) -> list[delivery.Outcome]:
-    now = ctx.clock.now()
-    clock = okr_clock(ctx)
+    clock = Clock.of(ctx)
+    now = clock.now()
+    stale: dict[str, list[activity.Quiet]] = defaultdict(list)  # owner → unfinished quiet KRs
     with ctx.db.session() as s:
-        stale = okr_data.stale_krs(db_session=s, clock=clock, cutoff=now - STALE_AFTER)
+        # The OKR feature's list: never a *done* KR; a KR never checked in counts from its creation.
+        for quiet in activity.stale_key_results(db_session=s, clock=clock, older_than=STALE_AFTER):
+            stale[quiet.objective.owner_id].append(quiet)
         persons = people.get_many(db_session=s, slack_ids=list(stale))
     due: dict[str, str] = {}  # owner → delivery key
     for owner in stale:

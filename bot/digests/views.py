@@ -25,10 +25,10 @@ from bot.digests.content import (
     Window,
 )
 from bot.digests.kind_views import when
-from bot.digests.okr_data import StaleKr
 from bot.digests.parse import DigestKind
 from bot.okrs import views as okr_views
 from bot.okrs.actions import Action as OkrAction
+from bot.okrs.activity import Quiet
 from storage.models.digests import DigestSubscription
 
 Block = views.Block
@@ -163,7 +163,7 @@ def digest_message(
     return {"text": f"{title} — {head}" if head else title, "blocks": _fit(blocks)}
 
 
-def nudge_message(stale: list[StaleKr]) -> dict[str, Any]:
+def nudge_message(stale: list[Quiet]) -> dict[str, Any]:
     """The weekly DM to a KR owner with no check-in for a week: one Check-in button per KR."""
     n = len(stale)
     intro = (

@@ -251,12 +251,14 @@ def at_risk(*, db_session: Session, clock: Clock, team: Team | None = None) -> l
     by_objective: dict[int, tuple[Objective, Team | None, list[KeyResult]]] = {}
     for kr, o, t in rows:
         by_objective.setdefault(o.id or 0, (o, t, []))[2].append(kr)
-    items = [
-        RiskItem(k, o, t)
-        for o, t, krs in by_objective.values()
-        for k in objective_state(o, t, krs, clock).krs
-    ]
-    risky = [i for i in items if i.state.status in TROUBLE]
+    return risk_items(objective_state(o, t, krs, clock) for o, t, krs in by_objective.values())
+
+
+def risk_items(states: Iterable[ObjectiveState]) -> list[RiskItem]:
+    """The KRs among `states` that are at risk or off track, worst first — the order of
+    `/okr atrisk`. A *not started* or *done* KR is never among them. For callers that already hold
+    the objectives' states (the digest reads the whole cycle once for its progress per team)."""
+    risky = [RiskItem(k, s.objective, s.team) for s in states for k in s.krs if k.status in TROUBLE]
     risky.sort(key=lambda i: (-SEVERITY[i.state.status], i.state.progress, i.state.kr.id or 0))
     return risky
 

@@ -3,11 +3,14 @@
 Kept apart from `service.py` because it is built for speed rather than for the ORM: one prebuilt
 statement per dialect, its rows turned into plain read-only records that stand in for the models
 in renders. No Slack imports; `service` re-exports `objectives_of` and `objectives_of_team`.
+`objectives_of_cycle` reads a whole cycle the same way, and `objectives_matching` any set of
+objectives, for the features that summarise OKRs (the digest's progress per team and movers).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +115,8 @@ def _snapshot_statement(dialect: str, *where: Any) -> Any:
 
 _BY_OWNER_WHERE = (_O.c.owner_id == sa.bindparam("owner"), _O.c.cycle_key == sa.bindparam("cycle"))
 _BY_TEAM_WHERE = (_O.c.team_id == sa.bindparam("team"), _O.c.cycle_key == sa.bindparam("cycle"))
+_BY_CYCLE_WHERE = (_O.c.cycle_key == sa.bindparam("cycle"),)
+_WHERE = {"owner": _BY_OWNER_WHERE, "team": _BY_TEAM_WHERE, "cycle": _BY_CYCLE_WHERE}
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
@@ -123,8 +128,7 @@ def _statement(db_session: Session | sa.Connection, which: str) -> Any:
     dialect = _connection(db_session).dialect.name
     statement = _STATEMENTS.get((dialect, which))
     if statement is None:
-        where = _BY_OWNER_WHERE if which == "owner" else _BY_TEAM_WHERE
-        statement = _STATEMENTS[(dialect, which)] = _snapshot_statement(dialect, *where)
+        statement = _STATEMENTS[(dialect, which)] = _snapshot_statement(dialect, *_WHERE[which])
     return statement
 
 
@@ -132,7 +136,10 @@ def _snapshots(
     db_session: Session | sa.Connection, which: str, params: dict[str, Any], clock: Clock
 ) -> list[ObjectiveState]:
     conn = _connection(db_session)
-    raw = conn.execute(_statement(conn, which), params).scalar()
+    return _states(conn.execute(_statement(conn, which), params).scalar(), clock)
+
+
+def _states(raw: Any, clock: Clock) -> list[ObjectiveState]:
     rows = json.loads(raw) if isinstance(raw, str) else (raw or [])  # psycopg decodes json itself
     n = len(_O_COLS)  # row layout: objective columns, team key and name, then KR columns
     rows.sort(key=lambda r: (r[0], r[n + 4] if r[n + 4] is not None else 0, r[n + 2] or 0))
@@ -166,3 +173,31 @@ def objectives_of_team(
     """`/okr team <name>`: one query on the (team, cycle) index; read-only snapshots."""
     key = cycle_key or clock.current().key
     return _snapshots(db_session, "team", {"team": team.id, "cycle": key}, clock)
+
+
+def objectives_of_cycle(
+    *, db_session: Session | sa.Connection, clock: Clock, cycle_key: str | None = None
+) -> list[ObjectiveState]:
+    """Every objective of the current cycle (or `cycle_key`) with its KRs, progress and status:
+    one query on the cycle index, read-only snapshots (`objective.team_id`, `team` a `TeamRow`).
+
+    For summaries of the whole company — a digest run computes it once for every channel — so it
+    is the hot path's single aggregated row rather than thousands of ORM instances.
+    """
+    key = cycle_key or clock.current().key
+    return _snapshots(db_session, "cycle", {"cycle": key}, clock)
+
+
+# The tables, for callers composing `objectives_matching` conditions.
+OBJECTIVES, KEY_RESULTS = _O, _K
+
+
+def objectives_matching(
+    *, db_session: Session | sa.Connection, clock: Clock, where: Sequence[Any]
+) -> list[ObjectiveState]:
+    """The objectives matching `where` (Core conditions on `OBJECTIVES`, e.g. those with a KR
+    checked in during a window) with all their KRs, progress and status, read as the hot path
+    reads them: one aggregated row, read-only records. The statement is built per call — for
+    summaries, not for the acknowledgement."""
+    conn = _connection(db_session)
+    return _states(conn.execute(_snapshot_statement(conn.dialect.name, *where)).scalar(), clock)

@@ -13,6 +13,7 @@ from bot.digests import deliver, views
 from bot.digests.content import Builder, OkrContent, ReviewsContent, Window
 from bot.digests.parse import DigestKind
 from bot.okrs import service as okr
+from bot.okrs.scoring import Clock, Status
 from bot.reviews import service as reviews
 from bot.reviews.slack import SlackThreadSource
 from tests.digests.support import BERLIN, NINE_BERLIN, delivered, subscribe
@@ -27,10 +28,8 @@ def env(slack_env: DemoStack) -> Iterator[DemoStack]:
     yield slack_env
 
 
-def okr_clock(env: DemoStack):  # type: ignore[no-untyped-def]
-    from bot.digests.content import okr_clock
-
-    return okr_clock(env.fw.ctx)
+def okr_clock(env: DemoStack) -> Clock:
+    return Clock.of(env.fw.ctx)
 
 
 def seed_okrs(env: DemoStack) -> dict[str, int]:
@@ -48,11 +47,12 @@ def seed_okrs(env: DemoStack) -> dict[str, int]:
         )
         for name, objective, title, target in [
             ("activation", o1, "Activation rate", 100.0),
-            ("dropoff", o1, "Signup <b>drop-off</b> & more", 10.0),
-            ("errors", o2, "Checkout errors", 100.0),
+            ("dropoff", o1, "Signup drop-off", 10.0),
+            ("errors", o2, "Checkout <b>errors</b> & more", 100.0),
         ]:
             kr = okr.add_key_result(
                 db_session=s,
+                clock=clock,
                 actor_id=objective.owner_id,
                 is_admin=False,
                 objective_id=objective.id or 0,
@@ -62,6 +62,7 @@ def seed_okrs(env: DemoStack) -> dict[str, int]:
             ids[name] = kr.id or 0
         okr.check_in(
             db_session=s,
+            clock=clock,
             actor_id="U0LENA",
             is_admin=False,
             kr_id=ids["activation"],
@@ -70,6 +71,7 @@ def seed_okrs(env: DemoStack) -> dict[str, int]:
         )
         okr.check_in(
             db_session=s,
+            clock=clock,
             actor_id="U0LENA",
             is_admin=False,
             kr_id=ids["activation"],
@@ -79,6 +81,7 @@ def seed_okrs(env: DemoStack) -> dict[str, int]:
         )
         okr.check_in(
             db_session=s,
+            clock=clock,
             actor_id="U0PRIYA",
             is_admin=False,
             kr_id=ids["errors"],
@@ -103,22 +106,75 @@ def test_the_okr_digest_on_seeded_data(env: DemoStack) -> None:
         (ids["errors"], None),
         (ids["activation"], 10),
     ]
-    assert [(m.state.kr.id, round(m.delta, 2)) for m in content.movers] == [
+    assert [(m.state.kr.id, round(m.gain, 2)) for m in content.movers] == [
         (ids["activation"], 0.3),
         (ids["errors"], 0.02),
     ]
-    assert ids["errors"] in {r.state.kr.id for r in content.risks}  # confidence 2 → off track
+    # Confidence 2 → off track. The untouched KR, new today, is *not started*: not at risk.
+    assert [r.state.kr.id for r in content.risks] == [ids["errors"]]
     text = views.digest_message(content, kind=DigestKind.OKR, window=window, cadence="daily", sub_ref="D-4")[
         "text"
     ]
     assert text.startswith("Daily OKR digest — Cycle 2027-11")
     posted = views.digest_message(content, kind=DigestKind.OKR, window=window, cadence="daily", sub_ref="D-4")
     shown = env.sim.render(posted["text"], posted["blocks"])
-    assert "Progress by team" in shown and "*20%* Growth — 1 objective" in shown
+    assert "Progress by team" in shown and "*20%* Growth — 1 objective · 1 on track, 1 not started" in shown
     assert f"`KR-{ids['activation']}` Activation rate: 10 → 40 by @lena — _Checklist v2_" in shown
     assert f"`KR-{ids['activation']}` Activation rate *+30 pts* (10% → 40%)" in shown
-    assert "Signup <b>drop-off</b> & more" in shown  # escaped on the way in, shown literally
+    # Escaped on the way in, shown literally (the KR at risk: the one without a check-in is
+    # *not started*, so it is in no list).
+    assert "Checkout <b>errors</b> & more" in shown and "Signup drop-off" not in shown
     assert "&lt;b&gt;" in str(posted["blocks"])
+
+
+def test_the_okr_digest_follows_the_okr_status_rules(env: DemoStack) -> None:
+    """The digest shows the statuses `/okr` shows: a KR at its target is *done* whatever an old
+    confidence said, one without a check-in is *not started* — neither is "at risk" — and a KR
+    that fell back is a mover too."""
+    clock = okr_clock(env)
+    with env.db.session() as s:
+        growth = okr.find_team(db_session=s, name="growth")
+        objective = okr.create_objective(
+            db_session=s, actor_id="U0LENA", clock=clock, title="Ship the funnel", team=growth
+        )
+        ids = [
+            okr.add_key_result(
+                db_session=s,
+                clock=clock,
+                actor_id="U0LENA",
+                is_admin=False,
+                objective_id=objective.id or 0,
+                title=title,
+                target=100,
+            ).id
+            or 0
+            for title in ("Funnel live", "Funnel docs", "Funnel speed")
+        ]
+        done, _fresh, fell = ids
+        for kr_id, value, hours in [(done, 50, -72), (done, 100, 1), (fell, 30, -24), (fell, 20, 2)]:
+            okr.check_in(
+                db_session=s,
+                clock=clock,
+                actor_id="U0LENA",
+                is_admin=False,
+                kr_id=kr_id,
+                value=value,
+                confidence=2 if kr_id == done else None,
+                at=SINCE + timedelta(hours=hours),
+            )
+    window = Window(since=SINCE, until=NINE_BERLIN, tz=BERLIN)
+    content = Builder(env.fw.ctx, env.fw.app.client).build(DigestKind.OKR, window, "C0GENERAL")
+    assert isinstance(content, OkrContent)
+    [team] = content.teams
+    assert team.statuses == {Status.DONE: 1, Status.NOT_STARTED: 1, Status.ON_TRACK: 1}
+    assert content.risks == [] and content.risks_total == 0
+    assert [(m.state.kr.id, round(m.gain, 2)) for m in content.movers] == [(done, 0.5), (fell, -0.1)]
+    posted = views.digest_message(content, kind=DigestKind.OKR, window=window, cadence="daily", sub_ref="D-1")
+    shown = env.sim.render(posted["text"], posted["blocks"])
+    assert "Growth — 1 objective · 1 done, 1 on track, 1 not started" in shown
+    assert "*At risk or off track*\nNone. :tada:" in shown
+    assert f"`KR-{fell}` Funnel speed *−10 pts* (30% → 20%)" in shown
+    assert f"`KR-{done}` Funnel live *+50 pts* (50% → 100%)" in shown
 
 
 def test_long_okr_lists_stay_within_slacks_limits_with_and_n_more(env: DemoStack) -> None:
@@ -131,6 +187,7 @@ def test_long_okr_lists_stay_within_slacks_limits_with_and_n_more(env: DemoStack
             for j in range(3):
                 kr = okr.add_key_result(
                     db_session=s,
+                    clock=clock,
                     actor_id="U0MAYA",
                     is_admin=False,
                     objective_id=objective.id or 0,
@@ -139,6 +196,7 @@ def test_long_okr_lists_stay_within_slacks_limits_with_and_n_more(env: DemoStack
                 )
                 okr.check_in(
                     db_session=s,
+                    clock=clock,
                     actor_id="U0MAYA",
                     is_admin=False,
                     kr_id=kr.id or 0,

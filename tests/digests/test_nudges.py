@@ -9,9 +9,9 @@ import pytest
 
 from bot.common.delivery import MARKER
 from bot.demo.run import DemoStack
-from bot.digests.content import okr_clock
 from bot.digests.nudges import run_nudges
 from bot.okrs import service as okr
+from bot.okrs.scoring import Clock
 from bot.simulator import BOT_USER_ID
 
 MONDAY = datetime(2027, 12, 6, tzinfo=UTC)  # Kenji is in Asia/Tokyo (+9), Lena in Europe/Berlin (+1)
@@ -20,17 +20,20 @@ MONDAY = datetime(2027, 12, 6, tzinfo=UTC)  # Kenji is in Asia/Tokyo (+9), Lena 
 @pytest.fixture
 def env(slack_env: DemoStack) -> Iterator[DemoStack]:
     ctx = slack_env.fw.ctx
-    ctx.clock.freeze(MONDAY - timedelta(days=3))
-    clock = okr_clock(ctx)
+    # The KRs exist for ten days by Monday: one never checked in counts from its creation.
+    ctx.clock.freeze(MONDAY - timedelta(days=10))
+    clock = Clock.of(ctx)
     with slack_env.db.session() as s:
         for owner, title, last in [
             ("U0KENJI", "Dashboards migrated", None),  # never checked in
             ("U0LENA", "Activation rate", timedelta(days=8)),
             ("U0OMAR", "Experiments shipped", timedelta(days=2)),  # fresh: no nudge
+            ("U0MAYA", "Guides published", timedelta(days=9)),  # at its target: done, no nudge
         ]:
             objective = okr.create_objective(db_session=s, actor_id=owner, clock=clock, title=f"{title} up")
             kr = okr.add_key_result(
                 db_session=s,
+                clock=clock,
                 actor_id=owner,
                 is_admin=False,
                 objective_id=objective.id or 0,
@@ -39,7 +42,13 @@ def env(slack_env: DemoStack) -> Iterator[DemoStack]:
             )
             if last is not None:
                 okr.check_in(
-                    db_session=s, actor_id=owner, is_admin=False, kr_id=kr.id or 0, value=1, at=MONDAY - last
+                    db_session=s,
+                    clock=clock,
+                    actor_id=owner,
+                    is_admin=False,
+                    kr_id=kr.id or 0,
+                    value=10 if owner == "U0MAYA" else 1,
+                    at=MONDAY - last,
                 )
     slack_env.sim.take_outputs()
     yield slack_env
@@ -48,7 +57,7 @@ def env(slack_env: DemoStack) -> Iterator[DemoStack]:
 def nudged(env: DemoStack) -> list[str]:
     """Who got a nudge DM, in order."""
     out = []
-    for user in ("U0KENJI", "U0LENA", "U0OMAR"):
+    for user in ("U0KENJI", "U0LENA", "U0OMAR", "U0MAYA"):
         for m in env.sim.messages(env.sim.im_channel(user)):
             meta = m.metadata or {}
             if m.user == BOT_USER_ID and meta.get("event_type") == MARKER:

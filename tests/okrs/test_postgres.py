@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.okrs import csv_io, queries, scoring
+from bot.okrs import activity, csv_io, queries, scoring
 from bot.okrs import service as svc
 from storage.db import Database
 from storage.migrate import upgrade
@@ -41,6 +41,12 @@ def test_okrs_on_postgresql(pg_url: str) -> None:
             picked = queries.parent_candidates(db_session=s, clock=CLOCK, query="o-1")
             activ = queries.parent_candidates(db_session=s, clock=CLOCK, query="activ")
             opening = queries.parent_candidates(db_session=s, clock=CLOCK, team_ids={growth.id or 0})
+            # The digest's reads: the whole cycle as one aggregate, and the window's correlated
+            # "value before" subqueries (the import's check-ins are at CLOCK's now).
+            progress = activity.cycle_progress(db_session=s, clock=CLOCK)
+            window = {"since": CLOCK.now() - timedelta(days=1), "until": CLOCK.now()}
+            checkins = activity.checkins_between(db_session=s, clock=CLOCK, limit=2, **window)
+            movers = activity.movers_between(db_session=s, clock=CLOCK, **window)
             exported = csv_io.export_csv(db_session=s)
             again = csv_io.import_okrs(db_session=s, text=exported, actor_id="U0MAYA", clock=CLOCK)
         assert [(o.objective.title, [k.kr.title for k in o.krs]) for o in mine] == [
@@ -57,6 +63,10 @@ def test_okrs_on_postgresql(pg_url: str) -> None:
         assert len(team) == 2 and total == 1 and hits[0].state.objective.title == "Activate “new” teams"
         assert [o.title for o in picked] == ["Grow"] and [o.title for o in activ] == ["Activate “new” teams"]
         assert [o.title for o in opening] == ["Grow", "Activate “new” teams", "No KRs yet"]
+        assert [(t.name, t.objectives) for t in progress.teams] == [("Company", 1), ("Growth", 2)]
+        assert progress.teams[0].progress == pytest.approx(0.3) and progress.risks == []
+        assert checkins.total == 3 and [e.previous for e in checkins.items] == [None, None]
+        assert sorted(round(m.gain, 4) for m in movers.items) == [0.25, 0.2625, 0.3]
         assert exported == CSV
         assert again.ok and again.created == [] and again.updated == []
     finally:

@@ -609,3 +609,92 @@ def test_activity_for_digests(db: Database, org: dict[str, int]) -> None:
     assert [e.checkin.value for e in recent] == [30]
     assert [(m.state.kr.id, round(m.before, 2), round(m.gain, 2)) for m in movers] == [(org["kr"], 0.2, 0.4)]
     assert [q.state.kr.id for q in quiet] == [other_id]  # created 9 days ago, never checked in
+
+
+def test_activity_windows_for_digests(db: Database, org: dict[str, int]) -> None:
+    """A digest's period `(since, until]`: check-ins with the value before each and a total, movers
+    both ways by size of change, and progress per team with the KRs in trouble — all on the same
+    status rules as `/okr` (a *done* or *not started* KR is never at risk)."""
+    from bot.okrs import activity
+
+    since, until = NOW - timedelta(days=1), NOW - timedelta(hours=1)
+    with db.session() as s:
+        growth = s.get(Team, org["growth"])
+        extra = [
+            svc.add_key_result(
+                db_session=s,
+                clock=CLOCK,
+                actor_id="U0LENA",
+                is_admin=False,
+                objective_id=org["team"],
+                title=title,
+                target=10,
+            ).id
+            or 0
+            for title in ("Fell back", "Finished", "Untouched")
+        ]
+        fell, finished, untouched = extra
+
+        def check(kr_id: int, value: float, at: datetime, confidence: int | None = None) -> None:
+            svc.check_in(
+                db_session=s,
+                clock=CLOCK,
+                actor_id="U0LENA",
+                is_admin=False,
+                kr_id=kr_id,
+                value=value,
+                confidence=confidence,
+                at=at,
+            )
+
+        check(org["kr"], 10, since - timedelta(days=3))
+        check(org["kr"], 20, since)  # at `since`: the last digest's, not this one's
+        check(org["kr"], 35, since + timedelta(hours=2), confidence=2)
+        check(fell, 6, since - timedelta(days=2))
+        check(fell, 4, since + timedelta(hours=3))
+        check(finished, 10, since + timedelta(hours=4), confidence=1)  # at target: done
+        check(fell, 5, until + timedelta(minutes=1))  # after the window
+    with db.session() as s:
+        page = activity.checkins_between(db_session=s, clock=CLOCK, since=since, until=until, limit=2)
+        movers = activity.movers_between(db_session=s, clock=CLOCK, since=since, until=until)
+        rising = activity.top_movers(db_session=s, clock=CLOCK, since=since)
+        progress = activity.cycle_progress(db_session=s, clock=CLOCK)
+        at_risk = queries.at_risk(db_session=s, clock=CLOCK)
+        # The same movers from the cycle the caller already read, for the team and for nobody.
+        reused = activity.movers_between(db_session=s, clock=CLOCK, since=since, until=until, cycle=progress)
+        other = Team(key="other", name="Other")
+        s.add(other)
+        s.flush()
+        none = activity.movers_between(
+            db_session=s, clock=CLOCK, since=since, until=until, team=other, cycle=progress
+        )
+        in_team = activity.checkins_between(
+            db_session=s, clock=CLOCK, since=since, until=until, team=growth, limit=10
+        )
+    assert page.total == 3 and len(in_team.items) == 3
+    assert [(e.kr.id, e.checkin.value, e.previous) for e in page.items] == [
+        (finished, 10, None),
+        (fell, 4, 6),
+    ]
+    assert [e.previous for e in in_team.items][-1] == 20  # org KR: 20 → 35
+    # Against the value at `since`, now: org 20 → 35 of 50 (+0.3); Fell back 6 → 5 (−0.1, its
+    # later check-in counts: the digest says where a KR is now); Finished 0 → 10 (+1.0).
+    assert [(m.state.kr.id, round(m.gain, 2)) for m in movers.items] == [
+        (finished, 1.0),
+        (org["kr"], 0.3),
+        (fell, -0.1),
+    ]
+    assert movers.total == 3 and none.items == [] and none.total == 0
+    assert [(m.state.kr.id, m.gain) for m in reused.items] == [(m.state.kr.id, m.gain) for m in movers.items]
+    assert [m.state.kr.id for m in rising] == [finished, org["kr"]]  # top_movers: rises only
+    states = {m.state.kr.id: m.state for m in movers.items}
+    assert states[finished].status == Status.DONE  # confidence 1 does not make it at risk
+    assert [(t.name, t.objectives) for t in progress.teams] == [("Growth", 1), ("No team", 1)]
+    assert progress.teams[0].statuses == {
+        Status.OFF_TRACK: 1,
+        Status.ON_TRACK: 1,
+        Status.DONE: 1,
+        Status.NOT_STARTED: 1,
+    }
+    assert [r.state.kr.id for r in progress.risks] == [r.state.kr.id for r in at_risk] == [org["kr"]]
+    assert untouched not in {r.state.kr.id for r in progress.risks}
