@@ -20,10 +20,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.digests import ssp_data
 from bot.digests.parse import DigestKind
 from bot.okrs import activity
 from bot.okrs.scoring import Clock
+from bot.requests import stats as ssp_stats
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +60,12 @@ class ReviewsContent:
 
 @dataclass
 class SspContent:
-    stats: list[Any]  # bot.requests.queries.TeamStats per service team: aggregates, open to all
+    stats: list[ssp_stats.TeamStats]  # per service team: aggregates, open to all
     days: int  # the stats' period
-    breaches: list[ssp_data.RequestLine]  # announced in the window, in teams this audience may see
+    breaches: list[ssp_stats.RequestLine]  # announced in the window, in teams this audience may see
     breaches_total: int
     breaches_hidden: int  # in confidential teams someone in the channel may not see: a count
-    oldest: list[ssp_data.RequestLine]
+    oldest: list[ssp_stats.RequestLine]
     oldest_total: int
     oldest_hidden: int
 
@@ -146,21 +146,22 @@ def reviews_content(ctx: Any, client: Any, window: Window, channel_id: str) -> R
 def ssp_content(ctx: Any, window: Window, visible_confidential: frozenset[int]) -> SspContent:
     """Every service team's figures; request details only for teams this audience may see:
     open teams, and confidential ones every member of the channel belongs to (or administers)."""
-    from bot.requests import queries
     from bot.teams import service as teams
 
     with ctx.db.session() as s:
         service_teams = teams.service_teams(db_session=s)
-        stats = [queries.stats(db_session=s, team=t, now=window.until, days=SSP_DAYS) for t in service_teams]
+        stats = [
+            ssp_stats.stats(db_session=s, team=t, now=window.until, days=SSP_DAYS) for t in service_teams
+        ]
         shown = {
             t.id
             for t in service_teams
             if t.id is not None and (not t.confidential or t.id in visible_confidential)
         }
-        breaches, b_total, b_hidden = ssp_data.breaches_between(
+        breaches, b_total, b_hidden = ssp_stats.breaches_between(
             db_session=s, since=window.since, until=window.until, team_ids=shown, limit=TOP
         )
-        oldest, o_total, o_hidden = ssp_data.oldest_open(db_session=s, team_ids=shown, limit=TOP)
+        oldest, o_total, o_hidden = ssp_stats.oldest_open(db_session=s, team_ids=shown, limit=TOP)
     stats.sort(key=lambda x: (-x.open, x.team.name))
     return SspContent(
         stats=stats,

@@ -1,4 +1,4 @@
-"""Reading requests: a person's own, a team's queue, one request, the catalogue and team stats.
+"""Reading requests: a person's own, a team's queue, one request and the catalogue.
 
 `mine` and `queue` answer inside Slack's acknowledgement (`bench/ack.py` measures them over
 50,000 requests), so each is one narrow Core statement on its composite index returning plain
@@ -9,7 +9,6 @@ points for other features (digests, the DM assistant) are `mine`, `queue`, `stat
 from __future__ import annotations
 
 import json
-import statistics
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,9 +19,13 @@ from sqlmodel import Session, col, select
 
 from bot.common.errors import Forbidden, UserError
 from bot.requests import service, sla
+
+# Team figures and the digest's breach and oldest-open lists live in `stats.py`; `stats`,
+# `all_stats` and `TeamStats` stay importable from here, where `/ssp stats` and callers know them.
+from bot.requests.stats import TeamStats, all_stats, stats  # noqa: F401
 from bot.teams import service as teams
 from storage.models import Person, Team, TeamMember
-from storage.models.requests import RequestEvent, RequestOffer, ServiceRequest, TeamFaq
+from storage.models.requests import RequestEvent, ServiceRequest, TeamFaq
 
 MINE_STATUSES = ("new", "in_progress", "waiting", "resolved")
 
@@ -332,92 +335,5 @@ def catalogue(*, db_session: Session) -> list[CatalogueEntry]:
     )
     return [
         CatalogueEntry(t, teams.slas_of(t), int(faq.get(t.id, 0)), int(open_counts.get(t.id, 0)))
-        for t in teams.service_teams(db_session=db_session)
-    ]
-
-
-@dataclass
-class TeamStats:
-    """A team's figures over the last `days` days (open and breached are as of now)."""
-
-    team: Team
-    days: int
-    open: int
-    waiting: int
-    breached_open: int
-    filed: int
-    resolved: int
-    breached: int
-    median_first_response: timedelta | None
-    median_resolution: timedelta | None
-    csat: float | None  # mean rating 1–5
-    ratings: int
-    satisfied: float | None  # share of ratings 4 or 5
-    deflections: int
-
-
-def _median(values: list[timedelta]) -> timedelta | None:
-    return timedelta(seconds=statistics.median(v.total_seconds() for v in values)) if values else None
-
-
-def stats(*, db_session: Session, team: Team, now: datetime, days: int = 30) -> TeamStats:
-    """Per-team figures (aggregates only, so every employee may read them, confidential teams too).
-
-    First response and resolution are business time in the team's hours; resolution excludes
-    the time spent waiting on the requester.
-    """
-    since = now - timedelta(days=days)
-    slas = teams.slas_of(team)
-    by_status = dict(
-        db_session.exec(
-            select(ServiceRequest.status, func.count())
-            .where(ServiceRequest.team_id == team.id, col(ServiceRequest.status).in_(sla.OPEN))
-            .group_by(ServiceRequest.status)
-        ).all()
-    )
-    breached_open = db_session.exec(
-        select(func.count()).where(
-            ServiceRequest.team_id == team.id,
-            col(ServiceRequest.status).in_(sla.OPEN),
-            sa.or_(col(ServiceRequest.first_response_breached), col(ServiceRequest.resolution_breached)),
-        )
-    ).one()
-    recent = db_session.exec(
-        select(ServiceRequest)
-        .where(ServiceRequest.team_id == team.id, col(ServiceRequest.created_at) >= since)
-        .order_by(col(ServiceRequest.id).desc())
-        .limit(5000)
-    ).all()
-    first = [t for r in recent if (t := sla.first_response_time(r, slas)) is not None]
-    resolution = [t for r in recent if (t := sla.resolution_time(r)) is not None]
-    ratings = [r.rating for r in recent if r.rating is not None]
-    deflections = db_session.exec(
-        select(func.count()).where(
-            RequestOffer.team_id == team.id,
-            RequestOffer.outcome == "deflected",
-            col(RequestOffer.decided_at) >= since,
-        )
-    ).one()
-    return TeamStats(
-        team=team,
-        days=days,
-        open=sum(int(v) for v in by_status.values()),
-        waiting=int(by_status.get("waiting", 0)),
-        breached_open=int(breached_open),
-        filed=len(recent),
-        resolved=sum(1 for r in recent if r.resolved_at is not None),
-        breached=sum(1 for r in recent if r.first_response_breached or r.resolution_breached),
-        median_first_response=_median(first),
-        median_resolution=_median(resolution),
-        csat=statistics.fmean(ratings) if ratings else None,
-        ratings=len(ratings),
-        satisfied=sum(1 for r in ratings if r >= 4) / len(ratings) if ratings else None,
-        deflections=int(deflections),
-    )
-
-
-def all_stats(*, db_session: Session, now: datetime, days: int = 30) -> list[TeamStats]:
-    return [
-        stats(db_session=db_session, team=t, now=now, days=days)
         for t in teams.service_teams(db_session=db_session)
     ]

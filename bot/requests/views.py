@@ -16,7 +16,8 @@ from bot.common import views
 from bot.requests import service
 from bot.requests.actions import Action
 from bot.requests.faq import Suggestion, faq_ref
-from bot.requests.queries import CatalogueEntry, Detail, Queue, RequestRow, TeamStats
+from bot.requests.queries import CatalogueEntry, Detail, Queue, RequestRow
+from bot.requests.stats import TeamStats
 from bot.teams import service as teams
 from storage.models import Team
 from storage.models.requests import RequestEvent, RequestOffer, ServiceRequest, TeamFaq

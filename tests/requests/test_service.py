@@ -186,3 +186,42 @@ def test_stats_and_queues(database: Database) -> None:
             t.key
             for t in queries.queue_teams(db_session=s, user_id="U0KENJI", is_admin=False, team_name=None)
         ] == ["analytics"]
+
+
+def test_breaches_and_oldest_for_an_audience(database: Database) -> None:
+    """The digest's lists (`bot.requests.stats`): breaches announced in `(since, until]` and the
+    oldest open requests, in detail only for the teams the audience may see — a count otherwise."""
+    from bot.requests import stats
+    from storage.models.requests import RequestEvent
+
+    analytics, legal = team(database, "analytics"), team(database, "legal")
+    now = MONDAY_BERLIN
+    with database.session() as s:
+        made = {}
+        for name, t, age in (("a-old", analytics, 30), ("a-new", analytics, 2), ("l-old", legal, 40)):
+            made[name] = service.create(
+                db_session=s, team=t, requester_id="U0LENA", summary=name, now=now - timedelta(hours=age)
+            ).request
+        for name, hours_ago in (("a-old", 1), ("a-new", 30), ("l-old", 2)):  # a-new: before the window
+            s.add(
+                RequestEvent(
+                    request_id=made[name].id or 0,
+                    actor_id="flywheel",
+                    kind="sla_breach",
+                    detail="first_response",
+                    at=now - timedelta(hours=hours_ago),
+                )
+            )
+    since = now - timedelta(days=1)
+    with database.session() as s:
+        lines, total, hidden = stats.breaches_between(
+            db_session=s, since=since, until=now, team_ids={analytics.id or 0}, limit=5
+        )
+        oldest, open_total, open_hidden = stats.oldest_open(
+            db_session=s, team_ids={analytics.id or 0}, limit=1
+        )
+        nobody = stats.breaches_between(db_session=s, since=since, until=now, team_ids=set(), limit=5)
+    assert [(r.summary, r.team_name, r.clock) for r in lines] == [("a-old", "Analytics", "first_response")]
+    assert (total, hidden) == (1, 1)  # legal's breach is counted, not shown
+    assert [r.summary for r in oldest] == ["a-old"] and (open_total, open_hidden) == (2, 1)
+    assert nobody[0] == [] and nobody[1:] == (0, 2)
